@@ -1,0 +1,75 @@
+package sdk_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/flagpilot/flagpilot/sdk"
+)
+
+// checkoutContexts builds n contexts for the new-checkout flag: one in ten is staff, one in
+// eight is in Canada, the rest fall through to the 10 % rollout.
+func checkoutContexts(n int) []sdk.Context {
+	countries := []string{"US", "DE", "FR", "GB", "JP", "BR", "IN", "CA"}
+	out := make([]sdk.Context, n)
+	for i := range out {
+		domain := "example.com"
+		if i%10 == 0 {
+			domain = "mycompany.com"
+		}
+		out[i] = sdk.MustContext(fmt.Sprintf("user-%d", i), map[string]any{
+			"email":   fmt.Sprintf("user%d@%s", i, domain),
+			"country": countries[i%len(countries)],
+		})
+	}
+	return out
+}
+
+func newCheckoutClient(b *testing.B) *sdk.Client {
+	b.Helper()
+	c, err := sdk.New(context.Background(), sdk.Options{File: "testdata/checkout.yaml", ReloadInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
+}
+
+// BenchmarkEvaluateCheckout evaluates new-checkout (staff e-mail rule, country rule, 10 %
+// rollout) through the public client API with exposure counting on.
+func BenchmarkEvaluateCheckout(b *testing.B) {
+	ctx := context.Background()
+	c := newCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	on := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if c.BoolValue(ctx, "new-checkout", false, users[i%len(users)]) {
+			on++
+		}
+	}
+	b.StopTimer()
+	if b.N >= len(users) && (on == 0 || on == b.N) {
+		b.Fatalf("served %d of %d on: the rules did not discriminate", on, b.N)
+	}
+}
+
+// BenchmarkEvaluateCheckoutParallel is the same evaluation from every core at once.
+func BenchmarkEvaluateCheckoutParallel(b *testing.B) {
+	ctx := context.Background()
+	c := newCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	var start atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(1297)) // spread goroutines over the contexts
+		for pb.Next() {
+			c.BoolValue(ctx, "new-checkout", false, users[i%len(users)])
+			i++
+		}
+	})
+}

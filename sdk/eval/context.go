@@ -1,0 +1,201 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// TargetingKeyAttribute is the attribute name under which clauses and bucketBy see the
+// targeting key, as in OpenFeature.
+const TargetingKeyAttribute = "targetingKey"
+
+type kind uint8
+
+const (
+	kindString kind = iota + 1
+	kindNumber
+	kindBool
+	kindList
+)
+
+// value is one attribute value: a string, a number, a boolean or a list of strings.
+type value struct {
+	kind kind
+	s    string
+	f    float64
+	b    bool
+	list []string
+}
+
+type attribute struct {
+	name string
+	v    value
+}
+
+// Context is an evaluation context: a targeting key plus attributes. Build it once per user or
+// request and reuse it; evaluating does not copy or modify it, and it is safe for concurrent
+// use.
+type Context struct {
+	key      string
+	keyValue value       // the key as the attribute "targetingKey"
+	attrs    []attribute // sorted by name
+	// keyHash is a hash of the targeting key, computed once, that callers may use to spread
+	// per-context work (such as exposure counters) across shards.
+	keyHash uint64
+}
+
+// NewContext builds a context from a targeting key (may be empty) and attributes. Attribute
+// values may be strings, booleans, numbers (any Go integer or float type, or json.Number), or
+// lists of strings ([]string, or []any holding only strings). Anything else is an error naming
+// the attribute, which OFREP reports as INVALID_CONTEXT.
+func NewContext(targetingKey string, attrs map[string]any) (Context, error) {
+	c := Context{
+		key:      targetingKey,
+		keyValue: value{kind: kindString, s: targetingKey},
+		keyHash:  finalize(fnvString(fnvOffset, targetingKey)),
+	}
+	if len(attrs) == 0 {
+		return c, nil
+	}
+	c.attrs = make([]attribute, 0, len(attrs))
+	for name, raw := range attrs {
+		if name == TargetingKeyAttribute {
+			return Context{}, fmt.Errorf("attribute %q: pass the targeting key as the key, not as an attribute", name)
+		}
+		v, err := toValue(raw)
+		if err != nil {
+			return Context{}, fmt.Errorf("attribute %q: %w", name, err)
+		}
+		c.attrs = append(c.attrs, attribute{name: name, v: v})
+	}
+	sort.Slice(c.attrs, func(i, j int) bool { return c.attrs[i].name < c.attrs[j].name })
+	return c, nil
+}
+
+// ContextFromMap builds a context from an OpenFeature-style map whose "targetingKey" member,
+// when present, is the targeting key and must be a string.
+func ContextFromMap(m map[string]any) (Context, error) {
+	var key string
+	attrs := make(map[string]any, len(m))
+	for k, v := range m {
+		if k == TargetingKeyAttribute {
+			s, ok := v.(string)
+			if !ok {
+				return Context{}, fmt.Errorf("targetingKey: expected a string, got %T", v)
+			}
+			key = s
+			continue
+		}
+		attrs[k] = v
+	}
+	return NewContext(key, attrs)
+}
+
+// ParseContext builds a context from a JSON object such as
+// {"targetingKey":"u1","email":"a@example.com","country":"CA"}.
+func ParseContext(data []byte) (Context, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Context{}, fmt.Errorf("context: expected a JSON object: %w", err)
+	}
+	return ContextFromMap(m)
+}
+
+// MustContext is NewContext for values known to be valid; it panics on an invalid attribute.
+func MustContext(targetingKey string, attrs map[string]any) Context {
+	c, err := NewContext(targetingKey, attrs)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// TargetingKey returns the context's targeting key.
+func (c *Context) TargetingKey() string { return c.key }
+
+// KeyHash returns a well-mixed hash of the targeting key, fixed when the context was built.
+func (c *Context) KeyHash() uint64 { return c.keyHash }
+
+// lookup finds an attribute; the targeting key is visible as "targetingKey" when set.
+func (c *Context) lookup(name string) (*value, bool) {
+	if name == TargetingKeyAttribute {
+		return &c.keyValue, c.key != ""
+	}
+	// Contexts are small: a linear scan beats binary search below a dozen attributes.
+	if len(c.attrs) <= 12 {
+		for i := range c.attrs {
+			if c.attrs[i].name == name {
+				return &c.attrs[i].v, true
+			}
+		}
+		return nil, false
+	}
+	i := sort.Search(len(c.attrs), func(i int) bool { return c.attrs[i].name >= name })
+	if i < len(c.attrs) && c.attrs[i].name == name {
+		return &c.attrs[i].v, true
+	}
+	return nil, false
+}
+
+func toValue(raw any) (value, error) {
+	switch x := raw.(type) {
+	case string:
+		return value{kind: kindString, s: x}, nil
+	case bool:
+		return value{kind: kindBool, b: x}, nil
+	case []string:
+		return value{kind: kindList, list: append([]string(nil), x...)}, nil
+	case []any:
+		list := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return value{}, fmt.Errorf("lists may hold only strings, element %d is %T", i, e)
+			}
+			list[i] = s
+		}
+		return value{kind: kindList, list: list}, nil
+	}
+	if f, ok := toNumber(raw); ok {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return value{}, fmt.Errorf("numbers must be finite")
+		}
+		return value{kind: kindNumber, f: f}, nil
+	}
+	return value{}, fmt.Errorf("unsupported type %T (expected a string, number, boolean or list of strings)", raw)
+}
+
+func toNumber(raw any) (float64, bool) {
+	switch x := raw.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
