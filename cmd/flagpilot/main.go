@@ -27,6 +27,12 @@ const (
 
 func commands() []command {
 	return []command{
+		{"serve", "run the server", runServe},
+		{"migrate", "apply database migrations and exit", runMigrate},
+		{"backup", "write a consistent backup of the database to a file", runBackup},
+		{"restore", "load a backup into an empty database", runRestore},
+		{"healthcheck", "ask a running server whether it is ready", runHealthcheck},
+		{"config", "print the effective server configuration (config dump), secrets redacted", runConfig},
 		{"validate", "check flag files and report every problem with its line", runValidate},
 		{"eval", "evaluate a flag from a flag file for a context", runEval},
 	}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flagpilot/flagpilot/internal/auth"
+	"github.com/flagpilot/flagpilot/internal/config"
+	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/httpapi"
+	"github.com/flagpilot/flagpilot/internal/obs"
+	"github.com/flagpilot/flagpilot/internal/service"
+	"github.com/flagpilot/flagpilot/internal/store/postgres"
+	"github.com/flagpilot/flagpilot/internal/store/sqlite"
+	"github.com/flagpilot/flagpilot/internal/store/sqlstore"
+	"github.com/flagpilot/flagpilot/internal/webhook"
+)
+
+// openStore opens PostgreSQL when a database URL is configured, else SQLite under the data
+// directory. Migrations run at open unless migrate is false, in which case a store whose
+// schema is not current is refused.
+func openStore(ctx context.Context, cfg config.Config, migrate bool) (domain.Store, error) {
+	var opts []sqlstore.Option
+	if !migrate {
+		opts = append(opts, sqlstore.WithoutMigrate())
+	}
+	if cfg.DatabaseURL != "" {
+		return postgres.Open(ctx, cfg.DatabaseURL, opts...)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data-dir: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "flagpilot.db"), opts...)
+}
+
+// loadConfig loads the server configuration for a verb, reporting errors on stderr.
+func loadConfig(verb string, args []string, stderr io.Writer) (config.Config, bool) {
+	cfg, err := config.Load(verb, args, os.Getenv, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "flagpilot %s: %v\n", verb, err)
+		}
+		return cfg, false
+	}
+	return cfg, true
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig("serve", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	l, _ := cfg.Level() // validated by Load
+	level.Set(l)
+	log := obs.NewLogger(stderr, cfg.LogFormat, level)
+	if err := serve(ctx, cfg, log, stdout); err != nil {
+		log.Error("server stopped", "error", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// serve runs the server until ctx is cancelled, then shuts down gracefully.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	store, err := openStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	metrics := obs.NewMetrics()
+	dispatcher := webhook.New(store, webhook.Options{
+		Logger:   log.With("component", "webhook"),
+		Observer: metrics.ObserveWebhook,
+	})
+	svc := service.New(store, service.Options{
+		Logger:       log.With("component", "service"),
+		OnDeliveries: dispatcher.Kick,
+	})
+	secret, created, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	if created && cfg.AdminToken == "" {
+		// Printed on stdout, once, and never logged: the only copy the operator gets.
+		fmt.Fprintf(stdout, "Created the first admin token. It is shown only this once; store it now:\n\n    %s\n\n", secret)
+	}
+
+	api := httpapi.New(svc, &auth.Authenticator{Store: store}, log.With("component", "http"), httpapi.Options{
+		MaxBody: cfg.MaxBodyBytes,
+		Observe: metrics.ObserveRequest,
+	})
+	mux := http.NewServeMux()
+	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "Flagpilot is listening on http://%s\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String(), "database", databaseKind(cfg))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error { return dispatcher.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func databaseKind(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// readinessChecks are the /readyz checks: the database answers and its schema is current.
+func readinessChecks(store domain.Store) []obs.Check {
+	return []obs.Check{
+		{Name: "database", Run: store.Ping},
+		{Name: "migrations", Run: func(ctx context.Context) error {
+			applied, latest, err := store.SchemaVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if applied != latest {
+				return fmt.Errorf("schema version %d, binary expects %d", applied, latest)
+			}
+			return nil
+		}},
+	}
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, ok := loadConfig("migrate", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	store, err := openStore(ctx, cfg, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot migrate: %v\n", err)
+		return exitFail
+	}
+	defer store.Close()
+	applied, _, err := store.SchemaVersion(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot migrate: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "schema at version %d (%s)\n", applied, databaseKind(cfg))
+	return exitOK
+}
+
+func runConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "dump" {
+		fmt.Fprintln(stderr, "Usage: flagpilot config dump [serve flags]")
+		return exitUsage
+	}
+	cfg, ok := loadConfig("config dump", args[1:], stderr)
+	if !ok {
+		return exitUsage
+	}
+	if err := cfg.Redacted().Dump(stdout); err != nil {
+		fmt.Fprintf(stderr, "flagpilot config dump: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// runHealthcheck asks a running server's /readyz, for container health checks where no shell
+// or curl exists.
+func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("healthcheck", "[--url http://127.0.0.1:8080]", stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the server")
+	if _, ok := parseArgs(fs, args, 0, 0, stderr); !ok {
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url+"/readyz", nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot healthcheck: %v\n", err)
+		return exitUsage
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot healthcheck: %v\n", err)
+		return exitFail
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "flagpilot healthcheck: %s: %s\n", resp.Status, body)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "%s", body)
+	return exitOK
+}
+
+// splitFile takes the FILE argument that backup and restore expect first.
+func splitFile(verb string, args []string, stderr io.Writer) (string, []string, bool) {
+	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
+		fmt.Fprintf(stderr, "Usage: flagpilot %s FILE [serve flags such as --data-dir or --database-url]\n", verb)
+		return "", nil, false
+	}
+	return args[0], args[1:], true
+}
+
+// runBackup writes a consistent, backend-neutral copy of the server's state to FILE (- for
+// standard output). It may run while the server is serving.
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	file, rest, ok := splitFile("backup", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	cfg, ok := loadConfig("backup", rest, stderr)
+	if !ok {
+		return exitUsage
+	}
+	store, err := openStore(ctx, cfg, false)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot backup: %v\n", err)
+		return exitFail
+	}
+	defer store.Close()
+	dump, err := store.Dump(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot backup: %v\n", err)
+		return exitFail
+	}
+	data, err := json.MarshalIndent(dump, "", " ")
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot backup: %v\n", err)
+		return exitFail
+	}
+	if file == "-" {
+		stdout.Write(append(data, '\n'))
+		return exitOK
+	}
+	// Write beside the target and rename, so a failed backup never leaves a truncated file.
+	tmp := file + ".partial"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		fmt.Fprintf(stderr, "flagpilot backup: %v\n", err)
+		return exitFail
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		fmt.Fprintf(stderr, "flagpilot backup: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "backed up %d project(s), %d flag(s), %d audit event(s) to %s\n", len(dump.Projects), len(dump.Flags), len(dump.Audit), file)
+	return exitOK
+}
+
+// runRestore loads a backup into an empty database.
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	file, rest, ok := splitFile("restore", args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	cfg, ok := loadConfig("restore", rest, stderr)
+	if !ok {
+		return exitUsage
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot restore: %v\n", err)
+		return exitFail
+	}
+	var dump domain.Dump
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&dump); err != nil {
+		fmt.Fprintf(stderr, "flagpilot restore: %s is not a Flagpilot backup: %v\n", file, err)
+		return exitFail
+	}
+	if dump.Format != domain.DumpFormat {
+		fmt.Fprintf(stderr, "flagpilot restore: %s has backup format %d, this binary reads format %d\n", file, dump.Format, domain.DumpFormat)
+		return exitFail
+	}
+	store, err := openStore(ctx, cfg, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot restore: %v\n", err)
+		return exitFail
+	}
+	defer store.Close()
+	if err := store.Restore(ctx, &dump); err != nil {
+		fmt.Fprintf(stderr, "flagpilot restore: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "restored %d project(s), %d flag(s), %d audit event(s) from %s\n", len(dump.Projects), len(dump.Flags), len(dump.Audit), file)
+	return exitOK
+}

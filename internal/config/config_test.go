@@ -1,0 +1,92 @@
+package config
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "flagpilot.yaml")
+	os.WriteFile(file, []byte("addr: 127.0.0.1:9000\ndataDir: /from/file\nlogLevel: warn\n"), 0o600)
+	cfg, err := Load("serve", []string{"--config", file, "--log-level", "debug"}, env(map[string]string{
+		"FLAGPILOT_DATA_DIR": "/from/env",
+		"FLAGPILOT_ADDR":     "127.0.0.1:9100",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9100" || cfg.DataDir != "/from/env" || cfg.LogLevel != "debug" || cfg.LogFormat != "json" {
+		t.Fatalf("got %+v", cfg)
+	}
+}
+
+func TestSecretFromFileAndRedaction(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "token")
+	os.WriteFile(secret, []byte("fpa_secret\n"), 0o600)
+	cfg, err := Load("serve", nil, env(map[string]string{
+		"FLAGPILOT_ADMIN_TOKEN_FILE": secret,
+		"FLAGPILOT_DATABASE_URL":     "postgres://app:hunter2@db:5432/flags",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdminToken != "fpa_secret" {
+		t.Fatalf("admin token from file = %q", cfg.AdminToken)
+	}
+	var out strings.Builder
+	if err := cfg.Redacted().Dump(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "hunter2") || strings.Contains(out.String(), "fpa_secret") {
+		t.Fatalf("dump shows a secret:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "postgres://app:REDACTED@db:5432/flags") {
+		t.Fatalf("dump lost the non-secret part of the URL:\n%s", out.String())
+	}
+}
+
+func TestInvalidSettingsNameTheSetting(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--addr", "nonsense"}, nil, "addr:"},
+		{[]string{"--log-level", "loud"}, nil, "log-level:"},
+		{[]string{"--log-format", "xml"}, nil, "log-format:"},
+		{nil, map[string]string{"FLAGPILOT_MAX_BODY_BYTES": "many"}, "FLAGPILOT_MAX_BODY_BYTES: expected an integer"},
+		{[]string{"--database-url", "mysql://x"}, nil, "database-url:"},
+		{[]string{"--shutdown-timeout", "soon"}, nil, "-shutdown-timeout: expected a duration"},
+		{[]string{"stray"}, nil, `unexpected argument "stray"`},
+	}
+	for _, tc := range cases {
+		_, err := Load("serve", tc.args, env(tc.env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: error %v, want it to contain %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestConfigFileUnknownKeyIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("adress: x\n"), 0o600)
+	_, err := Load("serve", []string{"--config", file}, env(nil), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "adress") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, err := Load("serve", nil, env(nil), io.Discard)
+	if err != nil || cfg.ShutdownTimeout != 15*time.Second {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+}

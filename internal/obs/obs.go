@@ -1,0 +1,119 @@
+// Package obs is the server's operability: structured logging, its own Prometheus registry
+// with the server's metrics, and the health endpoints /healthz, /readyz and /metrics.
+package obs
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// NewLogger returns a JSON (production) or text (development) logger whose level can change
+// at run time through level.
+func NewLogger(w io.Writer, format string, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Metrics holds the server's collectors in a registry of its own, so nothing registers
+// globally and tests can build as many servers as they like.
+type Metrics struct {
+	Registry          *prometheus.Registry
+	requests          *prometheus.CounterVec
+	requestDuration   *prometheus.HistogramVec
+	webhookDeliveries *prometheus.CounterVec
+	webhookDuration   prometheus.Histogram
+}
+
+// NewMetrics creates the registry with process and Go runtime collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flagpilot_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "status"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flagpilot_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "method"}),
+		webhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flagpilot_webhook_deliveries_total",
+			Help: "Webhook delivery attempts by outcome.",
+		}, []string{"outcome"}),
+		webhookDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "flagpilot_webhook_delivery_duration_seconds",
+			Help:    "Webhook delivery attempt latency.",
+			Buckets: prometheus.DefBuckets,
+		}),
+	}
+	m.Registry.MustRegister(m.requests, m.requestDuration, m.webhookDeliveries, m.webhookDuration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRequest records one HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requestDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// ObserveWebhook records one webhook delivery attempt.
+func (m *Metrics) ObserveWebhook(_ string, outcome string, d time.Duration) {
+	m.webhookDeliveries.WithLabelValues(outcome).Inc()
+	m.webhookDuration.Observe(d.Seconds())
+}
+
+// Check is one readiness check; it returns nil when ready.
+type Check struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// Register adds /healthz (the process answers), /readyz (every check passes) and /metrics to
+// mux. They need no authentication and reveal no configuration.
+func Register(mux *http.ServeMux, m *Metrics, checks []Check, log *slog.Logger) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		results := map[string]string{}
+		status := http.StatusOK
+		for _, c := range checks {
+			if err := c.Run(ctx); err != nil {
+				log.Warn("readiness check failed", "check", c.Name, "error", err)
+				results[c.Name] = "failing"
+				status = http.StatusServiceUnavailable
+				continue
+			}
+			results[c.Name] = "ok"
+		}
+		state := "ready"
+		if status != http.StatusOK {
+			state = "not ready"
+		}
+		writeStatus(w, status, map[string]any{"status": state, "checks": results})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+}
+
+func writeStatus(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
