@@ -3,7 +3,6 @@ package flagfile
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -21,32 +20,56 @@ import (
 // writes the tree out as JSON with the key order kept. encoding/json then decodes that JSON into
 // a Document, so that Variants and Weights decode through their own UnmarshalJSON.
 
-// decode checks, decodes and validates the tree of a file.
-func decode(root *yaml.Node) (*Document, error) {
-	if root == nil {
-		return nil, syntaxError(1, "empty file")
+// decode parses a file and decodes it into a Document, which it does not validate. It returns
+// the line of every field the file has.
+func decode(data []byte, format Format) (*Document, lineIndex, error) {
+	var root *yaml.Node
+	var err error
+	switch format {
+	case FormatYAML:
+		root, err = readYAML(data)
+	case FormatJSON:
+		root, err = readJSON(data)
+	default:
+		return nil, nil, fmt.Errorf("flagfile: unknown format %d", format)
 	}
-	w := &walker{lines: map[string]int{"": root.Line}}
+	if err != nil {
+		return nil, nil, err
+	}
+	if root == nil {
+		return nil, nil, syntaxError(1, "empty file")
+	}
+	w := &walker{lines: lineIndex{"": root.Line}}
 	w.value(root, reflect.TypeFor[Document](), "", 1)
 	if len(w.errs) > 0 {
-		return nil, w.errs
+		return nil, nil, w.errs
 	}
 	dec := json.NewDecoder(&w.out)
 	dec.DisallowUnknownFields()
 	var d Document
 	if err := dec.Decode(&d); err != nil {
 		// The walker admits only what decodes; this would be a bug in it.
-		return nil, fmt.Errorf("flagfile: decoding the checked file: %w", err)
+		return nil, nil, fmt.Errorf("flagfile: decoding the checked file: %w", err)
 	}
-	if err := d.Validate(); err != nil {
-		var ve snapshot.ValidationError
-		errors.As(err, &ve) // Validate returns nothing else
-		for i := range ve {
-			ve[i].Line = w.lineOf(ve[i].Path)
+	return &d, w.lines, nil
+}
+
+// lineIndex maps the path of every field and list element of a file to its line.
+type lineIndex map[string]int
+
+// of returns the line of the field at path or, when the file leaves it out, of its nearest
+// ancestor present.
+func (li lineIndex) of(path string) int {
+	for {
+		if line, ok := li[path]; ok {
+			return line
 		}
-		return nil, ve
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return li[""]
+		}
+		path = path[:i]
 	}
-	return &d, nil
 }
 
 var (
@@ -67,29 +90,13 @@ const (
 )
 
 type walker struct {
-	out bytes.Buffer // the file as JSON
-	// lines maps the path of every field and list element in the file to its line.
-	lines map[string]int
+	out   bytes.Buffer // the file as JSON
+	lines lineIndex
 	errs  snapshot.ValidationError
 }
 
 func (w *walker) fail(line int, path, format string, args ...any) {
 	w.errs = append(w.errs, snapshot.FieldError{Path: path, Message: fmt.Sprintf(format, args...), Line: line})
-}
-
-// lineOf returns the line of the field at path or, when the file leaves it out, of its nearest
-// ancestor present.
-func (w *walker) lineOf(path string) int {
-	for {
-		if line, ok := w.lines[path]; ok {
-			return line
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return w.lines[""]
-		}
-		path = path[:i]
-	}
 }
 
 // value checks that n, at nesting depth depth, fits Go type t and writes it as JSON.

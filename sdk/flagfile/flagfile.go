@@ -10,6 +10,7 @@ package flagfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -18,7 +19,6 @@ import (
 	"strings"
 
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
-	"go.yaml.in/yaml/v3"
 )
 
 // Version is the only version of the flag file format.
@@ -110,20 +110,19 @@ func ParseFile(path string) (*Document, error) {
 // structural ones (unknown fields, values of the wrong kind, duplicate keys) and, when there
 // are none, every finding of Document.Validate.
 func Parse(data []byte, format Format) (*Document, error) {
-	var root *yaml.Node
-	var err error
-	switch format {
-	case FormatYAML:
-		root, err = readYAML(data)
-	case FormatJSON:
-		root, err = readJSON(data)
-	default:
-		return nil, fmt.Errorf("flagfile: unknown format %d", format)
-	}
+	d, lines, err := decode(data, format)
 	if err != nil {
 		return nil, err
 	}
-	return decode(root)
+	if err := d.Validate(); err != nil {
+		var ve snapshot.ValidationError
+		errors.As(err, &ve) // Validate returns nothing else
+		for i := range ve {
+			ve[i].Line = lines.of(ve[i].Path)
+		}
+		return nil, ve
+	}
+	return d, nil
 }
 
 // Environments returns the sorted names of the environments that any flag is configured in.

@@ -462,3 +462,49 @@ func TestNesting(t *testing.T) {
 		t.Errorf("%d nested lists: error %v, want nested too deeply", deepest+1, err)
 	}
 }
+
+// TestRoundTripStrings puts strings that are hard to write in YAML everywhere a string goes:
+// keys, names and values.
+func TestRoundTripStrings(t *testing.T) {
+	strs := []string{
+		"", " ", "  leading", "trailing  ", "a\nb", "a\n", "a\n\n", "\n", "\n leading line", " a\n b\n",
+		"trailing line \n", "tab\there", "\ttab", "cr\rlf", "\r\n", "nul\x00", "bell\a", "bom\ufeff",
+		"line\u2028sep", "next\u0085line", "emoji 😀", "# comment", "a #b", "key: value", "- item",
+		"? q", "'single'", `"double"`, `back\slash`, "{flow}", "[list]", "&anchor", "*alias", "!tag",
+		"%directive", "@at", "`tick`", "|", ">", "---", "...", "~", "null", "true", "No", "0x1F", "1_000",
+		"1e3", ".inf", "-.nan", "2026-01-02", "12:30:00", "<<", "=", strings.Repeat("long ", 60),
+		strings.Repeat("x", 1100),
+	}
+	for i, s := range strs {
+		variants := snapshot.Variants{{Name: s, Value: s}}
+		if s == "" {
+			variants = snapshot.Variants{{Name: "empty", Value: ""}}
+		}
+		doc := &Document{
+			Version: 1, Project: s,
+			Segments: map[string]Segment{s: {Description: s, Include: []string{s}}},
+			Flags: map[string]Flag{s: {
+				Type: snapshot.TypeString, Description: s, Tags: []string{s}, Variants: variants,
+				Environments: map[string]snapshot.Config{s: {OffVariant: s, Rules: []snapshot.Rule{{
+					ID: s, Clauses: []snapshot.Clause{{Attribute: s, Op: snapshot.OpEq, Values: []any{s}}},
+					Serve: snapshot.Serve{Rollout: &snapshot.Rollout{Weights: snapshot.Weights{{Variant: s, Percent: 100}}, BucketBy: s, Salt: s}},
+				}}}},
+			}},
+		}
+		for _, f := range formats {
+			data, err := Marshal(doc, f.format)
+			if err != nil {
+				t.Errorf("string %d %q: Marshal(%s): %v", i, s, f.name, err)
+				continue
+			}
+			back, _, err := decode(data, f.format)
+			if err != nil {
+				t.Errorf("string %d %q: decoding Marshal's %s output: %v\n%s", i, s, f.name, err, data)
+				continue
+			}
+			if !reflect.DeepEqual(back, doc) {
+				t.Errorf("string %d %q: %s round trip gives\n%#v\nwant\n%#v\n%s", i, s, f.name, back, doc, data)
+			}
+		}
+	}
+}

@@ -167,9 +167,9 @@ func (r *jsonReader) value(tok json.Token, line, depth int) (*yaml.Node, error) 
 	}
 	switch t := tok.(type) {
 	case json.Delim: // always '{' or '[' here: the decoder refuses misplaced closing ones
-		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: line}
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: mapTag, Line: line}
 		if t == '[' {
-			n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
+			n.Kind, n.Tag = yaml.SequenceNode, seqTag
 		}
 		for r.dec.More() {
 			if n.Kind == yaml.MappingNode {
@@ -177,7 +177,7 @@ func (r *jsonReader) value(tok json.Token, line, depth int) (*yaml.Node, error) 
 				if err != nil {
 					return nil, r.unexpectedEOF(err)
 				}
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key.(string), Line: keyLine})
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: strTag, Value: key.(string), Line: keyLine})
 			}
 			tok, line, err := r.token()
 			if err != nil {
@@ -194,13 +194,13 @@ func (r *jsonReader) value(tok json.Token, line, depth int) (*yaml.Node, error) 
 		}
 		return n, nil
 	case string:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t, Line: line}, nil
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: strTag, Value: t, Line: line}, nil
 	case json.Number:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: numberTag(string(t)), Value: string(t), Line: line}, nil
 	case bool:
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(t), Line: line}, nil
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: boolTag, Value: strconv.FormatBool(t), Line: line}, nil
 	default: // nil
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null", Line: line}, nil
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: nullTag, Value: "null", Line: line}, nil
 	}
 }
 
@@ -216,10 +216,10 @@ func (r *jsonReader) unexpectedEOF(err error) error {
 // YAML parser would resolve it.
 func numberTag(text string) string {
 	if _, err := strconv.ParseInt(text, 10, 64); err == nil {
-		return "!!int"
+		return intTag
 	}
 	if _, err := strconv.ParseUint(text, 10, 64); err == nil {
-		return "!!int"
+		return intTag
 	}
-	return "!!float"
+	return floatTag
 }

@@ -22,8 +22,11 @@ type FieldError struct {
 }
 
 func (e FieldError) Error() string {
-	if e.Line > 0 {
+	if e.Line > 0 && e.Path != "" {
 		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Path, e.Message)
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Message)
 	}
 	if e.Path == "" {
 		return e.Message
