@@ -3,10 +3,12 @@ package sdk_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/flagpilot/flagpilot/sdk"
+	"github.com/flagpilot/flagpilot/sdk/eval"
 )
 
 // checkoutContexts builds n contexts for the new-checkout flag: one in ten is staff, one in
@@ -72,4 +74,38 @@ func BenchmarkEvaluateCheckoutParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkEvaluateCheckoutHandWritten is the floor: the same decision hard-coded, over the
+// same contexts' plain fields, with no engine, no lookup and no counting. It runs beside
+// BenchmarkEvaluateCheckout so that both are measured on the same machine at the same time.
+func BenchmarkEvaluateCheckoutHandWritten(b *testing.B) {
+	type user struct{ key, email, country string }
+	users := make([]user, 10_000)
+	countries := []string{"US", "DE", "FR", "GB", "JP", "BR", "IN", "CA"}
+	for i := range users {
+		domain := "example.com"
+		if i%10 == 0 {
+			domain = "mycompany.com"
+		}
+		users[i] = user{fmt.Sprintf("user-%d", i), fmt.Sprintf("user%d@%s", i, domain), countries[i%len(countries)]}
+	}
+	decide := func(u *user) bool {
+		if strings.HasSuffix(u.email, "@mycompany.com") || u.country == "CA" {
+			return true
+		}
+		return eval.Bucket("new-checkout", u.key) < 10_000
+	}
+	on := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if decide(&users[i%len(users)]) {
+			on++
+		}
+	}
+	b.StopTimer()
+	if b.N >= len(users) && (on == 0 || on == b.N) {
+		b.Fatalf("served %d of %d on", on, b.N)
+	}
 }

@@ -61,7 +61,7 @@ type serve struct {
 
 type rollout struct {
 	state    uint64   // FNV state after salt + "/"
-	bucketBy string   // attribute name; targeting key when empty
+	bucketBy string   // attribute name; empty for the targeting key
 	ends     []uint32 // cumulative bucket ends, one per weight
 	variants []int32  // variant index per weight
 }
@@ -108,6 +108,7 @@ var opcodes = map[snapshot.Operator]opcode{
 
 type clause struct {
 	attribute  string
+	isKey      bool // the attribute is the targeting key
 	op         opcode
 	negate     bool
 	ignoreCase bool
@@ -212,6 +213,9 @@ func compileServe(s *snapshot.Serve, vs snapshot.Variants, flagKey string) serve
 		salt = flagKey
 	}
 	r := &rollout{state: saltState(salt), bucketBy: s.Rollout.BucketBy}
+	if r.bucketBy == TargetingKeyAttribute {
+		r.bucketBy = ""
+	}
 	var end int64
 	for _, w := range s.Rollout.Weights {
 		units, _ := snapshot.WeightUnits(w.Percent)
@@ -231,7 +235,10 @@ func compileClauses(cs []snapshot.Clause, segments map[string]*segment) []clause
 }
 
 func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
-	cc := clause{attribute: c.Attribute, op: opcodes[c.Op], negate: c.Negate, ignoreCase: c.IgnoreCase}
+	cc := clause{
+		attribute: c.Attribute, isKey: c.Attribute == TargetingKeyAttribute,
+		op: opcodes[c.Op], negate: c.Negate, ignoreCase: c.IgnoreCase,
+	}
 	for _, raw := range c.Values {
 		switch c.Op {
 		case snapshot.OpEq, snapshot.OpIn:

@@ -20,13 +20,15 @@ const (
 	kindList
 )
 
-// value is one attribute value: a string, a number, a boolean or a list of strings.
+// value is one attribute value: a string, a number, a boolean or a list of strings. It is
+// kept small because contexts are read on every evaluation and their cache footprint is most
+// of its cost.
 type value struct {
-	kind kind
 	s    string
 	f    float64
+	list *[]string
+	kind kind
 	b    bool
-	list []string
 }
 
 type attribute struct {
@@ -38,9 +40,8 @@ type attribute struct {
 // request and reuse it; evaluating does not copy or modify it, and it is safe for concurrent
 // use.
 type Context struct {
-	key      string
-	keyValue value       // the key as the attribute "targetingKey"
-	attrs    []attribute // sorted by name
+	key   string
+	attrs []attribute // sorted by name
 	// keyHash is a hash of the targeting key, computed once, that callers may use to spread
 	// per-context work (such as exposure counters) across shards.
 	keyHash uint64
@@ -51,11 +52,7 @@ type Context struct {
 // lists of strings ([]string, or []any holding only strings). Anything else is an error naming
 // the attribute, which OFREP reports as INVALID_CONTEXT.
 func NewContext(targetingKey string, attrs map[string]any) (Context, error) {
-	c := Context{
-		key:      targetingKey,
-		keyValue: value{kind: kindString, s: targetingKey},
-		keyHash:  finalize(fnvString(fnvOffset, targetingKey)),
-	}
+	c := Context{key: targetingKey, keyHash: finalize(fnvString(fnvOffset, targetingKey))}
 	if len(attrs) == 0 {
 		return c, nil
 	}
@@ -118,25 +115,27 @@ func (c *Context) TargetingKey() string { return c.key }
 // KeyHash returns a well-mixed hash of the targeting key, fixed when the context was built.
 func (c *Context) KeyHash() uint64 { return c.keyHash }
 
-// lookup finds an attribute; the targeting key is visible as "targetingKey" when set.
-func (c *Context) lookup(name string) (*value, bool) {
-	if name == TargetingKeyAttribute {
-		return &c.keyValue, c.key != ""
-	}
+// lookup finds an attribute, or returns nil. Callers resolve "targetingKey" themselves, so
+// the hot path does not compare every name with it.
+func (c *Context) lookup(name string) *value {
 	// Contexts are small: a linear scan beats binary search below a dozen attributes.
-	if len(c.attrs) <= 12 {
-		for i := range c.attrs {
-			if c.attrs[i].name == name {
-				return &c.attrs[i].v, true
-			}
-		}
-		return nil, false
+	if len(c.attrs) > 12 {
+		return c.search(name)
 	}
+	for i := range c.attrs {
+		if c.attrs[i].name == name {
+			return &c.attrs[i].v
+		}
+	}
+	return nil
+}
+
+func (c *Context) search(name string) *value {
 	i := sort.Search(len(c.attrs), func(i int) bool { return c.attrs[i].name >= name })
 	if i < len(c.attrs) && c.attrs[i].name == name {
-		return &c.attrs[i].v, true
+		return &c.attrs[i].v
 	}
-	return nil, false
+	return nil
 }
 
 func toValue(raw any) (value, error) {
@@ -146,7 +145,8 @@ func toValue(raw any) (value, error) {
 	case bool:
 		return value{kind: kindBool, b: x}, nil
 	case []string:
-		return value{kind: kindList, list: append([]string(nil), x...)}, nil
+		list := append([]string(nil), x...)
+		return value{kind: kindList, list: &list}, nil
 	case []any:
 		list := make([]string, len(x))
 		for i, e := range x {
@@ -156,7 +156,7 @@ func toValue(raw any) (value, error) {
 			}
 			list[i] = s
 		}
-		return value{kind: kindList, list: list}, nil
+		return value{kind: kindList, list: &list}, nil
 	}
 	if f, ok := toNumber(raw); ok {
 		if math.IsNaN(f) || math.IsInf(f, 0) {

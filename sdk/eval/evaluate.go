@@ -177,8 +177,8 @@ func (s *serve) decide(ctx *Context, rule int32, reason reasonCode) Decision {
 	}
 	unit, ok := ctx.key, ctx.key != ""
 	if ro.bucketBy != "" {
-		v, found := ctx.lookup(ro.bucketBy)
-		ok = found && v.kind == kindString && v.s != ""
+		v := ctx.lookup(ro.bucketBy)
+		ok = v != nil && v.kind == kindString && v.s != ""
 		if ok {
 			unit = v.s
 		}
@@ -241,12 +241,28 @@ func (c *clause) matches(ctx *Context) bool {
 		}
 		return in != c.negate
 	}
-	v, present := ctx.lookup(c.attribute)
-	if c.op == opExists {
-		return present != c.negate
+	var v *value
+	if c.isKey {
+		if ctx.key != "" {
+			v = &value{kind: kindString, s: ctx.key} // stays on the stack
+		}
+	} else {
+		v = ctx.lookup(c.attribute)
 	}
-	if !present {
+	if c.op == opExists {
+		return (v != nil) != c.negate
+	}
+	if v == nil {
 		return false
+	}
+	// The common case, a string attribute under a string operator, skips test's dispatch.
+	if v.kind == kindString {
+		switch c.op {
+		case opEq:
+			return len(c.strs) > 0 && c.hasString(v.s) != c.negate
+		case opContains, opStartsWith, opEndsWith, opMatches:
+			return c.testString(v.s) != c.negate
+		}
 	}
 	matched, comparable := c.test(v)
 	return comparable && matched != c.negate
@@ -261,7 +277,7 @@ func (c *clause) test(v *value) (matched, comparable bool) {
 		case kindString:
 			return c.hasString(v.s), len(c.strs) > 0
 		case kindList:
-			for _, s := range v.list {
+			for _, s := range *v.list {
 				if c.hasString(s) {
 					return true, true
 				}
@@ -287,7 +303,7 @@ func (c *clause) test(v *value) (matched, comparable bool) {
 		case kindString:
 			return c.testString(v.s), true
 		case kindList:
-			for _, s := range v.list {
+			for _, s := range *v.list {
 				if c.testString(s) {
 					return true, true
 				}
