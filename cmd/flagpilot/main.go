@@ -1,5 +1,6 @@
-// Command flagpilot is Flagpilot's single binary: it validates and evaluates flag files and,
-// as the project grows, runs and drives the server.
+// Command flagpilot is Flagpilot's single binary: it runs the server, validates and evaluates
+// flag files, and drives a running server through its management API (flags, segments,
+// import, export, keys, audit).
 package main
 
 import (
@@ -35,6 +36,12 @@ func commands() []command {
 		{"config", "print the effective server configuration (config dump), secrets redacted", runConfig},
 		{"validate", "check flag files and report every problem with its line", runValidate},
 		{"eval", "evaluate a flag from a flag file for a context", runEval},
+		{"flags", "list, show, create, toggle and delete the flags of a project on a server", group("flags", flagsCommands())},
+		{"segments", "list, show, create and delete the segments of a project on a server", group("segments", segmentsCommands())},
+		{"import", "create or update a project's flags and segments on a server from a flag file", runImport},
+		{"export", "write a project on a server as a flag file", runExport},
+		{"keys", "list, create and delete the SDK keys of an environment on a server", group("keys", keysCommands())},
+		{"audit", "show the recent changes from a server's audit log", runAudit},
 	}
 }
 
@@ -46,27 +53,40 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return dispatch(ctx, "flagpilot", commands(), args, stdout, stderr)
+}
+
+// dispatch runs the command of cmds that args[0] names. name is how the user has called the
+// program so far: "flagpilot", or "flagpilot flags" for the subcommands of a verb.
+func dispatch(ctx context.Context, name string, cmds []command, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
+		usage(stdout, name, cmds)
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
 	}
-	for _, c := range commands() {
+	for _, c := range cmds {
 		if c.name == args[0] {
 			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "flagpilot: unknown command %q\n\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "%s: unknown command %q\n\n", name, args[0])
+	usage(stderr, name, cmds)
 	return exitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: flagpilot <command> [arguments]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+// group is the run function of a verb with subcommands, such as `flagpilot flags list`.
+func group(verb string, subs []command) func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		return dispatch(ctx, "flagpilot "+verb, subs, args, stdout, stderr)
 	}
-	fmt.Fprintln(w, "\nRun 'flagpilot <command> -h' for a command's options.")
+}
+
+func usage(w io.Writer, name string, cmds []command) {
+	fmt.Fprintf(w, "Usage: %s <command> [arguments]\n\nCommands:\n", name)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun '%s <command> -h' for a command's options.\n", name)
 }

@@ -33,8 +33,15 @@ func TestMain(m *testing.M) {
 // runBinary runs the built binary and returns its output and exit code.
 func runBinary(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runBinaryEnv(t, nil, args...)
+}
+
+// runBinaryEnv runs the built binary with env (NAME=value) added to testEnv.
+func runBinaryEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(binary, args...)
+	cmd.Env = append(testEnv(), env...)
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	var exit *exec.ExitError
@@ -45,6 +52,18 @@ func runBinary(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		t.Fatal(err)
 	}
 	return out.String(), errOut.String(), code
+}
+
+// testEnv is this process's environment without FLAGPILOT_* variables, so that a developer's
+// own settings never reach the binary under test.
+func testEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLAGPILOT_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func TestValidateReportsEveryMistakeWithItsLine(t *testing.T) {

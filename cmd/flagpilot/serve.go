@@ -99,8 +99,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		// Printed on stdout, once, and never logged: the only copy the operator gets.
 		fmt.Fprintf(stdout, "Created the first admin token. It is shown only this once; store it now:\n\n    %s\n\n", secret)
 	}
+	authn := &auth.Authenticator{Store: store}
+	if cfg.AdminToken != "" && !created {
+		// The setting only bootstraps an empty server; say so rather than let it fail silently.
+		if _, err := authn.Authenticate(ctx, cfg.AdminToken); err != nil {
+			log.Warn("the configured admin token is not a token of this server; it is only used when the server has no admin token yet",
+				"setting", config.EnvName("admin-token"))
+		}
+	}
 
-	api := httpapi.New(svc, &auth.Authenticator{Store: store}, log.With("component", "http"), httpapi.Options{
+	api := httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
 		MaxBody: cfg.MaxBodyBytes,
 		Observe: metrics.ObserveRequest,
 	})
