@@ -18,7 +18,7 @@ type Snapshot struct {
 	version     int64
 	project     string
 	environment string
-	flags       map[string]*Flag
+	flags       keyTable
 	list        []*Flag
 }
 
@@ -137,7 +137,6 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 		version:     s.Version,
 		project:     s.Project,
 		environment: s.Environment,
-		flags:       make(map[string]*Flag, len(s.Flags)),
 		list:        make([]*Flag, len(s.Flags)),
 	}
 	segments := make(map[string]*segment, len(s.Segments))
@@ -152,9 +151,9 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 			val, _ := snapshot.NormalizeValue(f.Type, v.Value) // validated above
 			cf.variants = append(cf.variants, variant{name: v.Name, value: val})
 		}
-		out.flags[f.Key] = cf
 		out.list[i] = cf
 	}
+	out.flags = newKeyTable(out.list)
 	for i := range s.Flags {
 		f, cf := &s.Flags[i], out.list[i]
 		vs := f.Variants
@@ -163,7 +162,7 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 			cf.offVariant = int32(vs.Index("off"))
 		}
 		for _, pr := range f.Prerequisites {
-			dep := out.flags[pr.Flag]
+			dep := out.flags.get(pr.Flag)
 			cf.prereqs = append(cf.prereqs, prerequisite{flag: dep, variant: int32(s.Flags[dep.index].Variants.Index(pr.Variant))})
 		}
 		for j, r := range f.Rules {
@@ -296,8 +295,8 @@ func (s *Snapshot) Environment() string { return s.environment }
 
 // Flag returns the compiled flag with key.
 func (s *Snapshot) Flag(key string) (*Flag, bool) {
-	f, ok := s.flags[key]
-	return f, ok
+	f := s.flags.get(key)
+	return f, f != nil
 }
 
 // Flags returns every flag in snapshot order; Flag.Index is the position in this list.

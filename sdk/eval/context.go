@@ -115,25 +115,14 @@ func (c *Context) TargetingKey() string { return c.key }
 // KeyHash returns a well-mixed hash of the targeting key, fixed when the context was built.
 func (c *Context) KeyHash() uint64 { return c.keyHash }
 
-// lookup finds an attribute, or returns nil. Callers resolve "targetingKey" themselves, so
-// the hot path does not compare every name with it.
+// lookup finds an attribute, or returns nil. A linear scan: contexts are small, most names
+// differ in length so a mismatch costs one comparison, and it is simple enough to inline on the
+// hot path. Callers resolve "targetingKey" themselves.
 func (c *Context) lookup(name string) *value {
-	// Contexts are small: a linear scan beats binary search below a dozen attributes.
-	if len(c.attrs) > 12 {
-		return c.search(name)
-	}
 	for i := range c.attrs {
 		if c.attrs[i].name == name {
 			return &c.attrs[i].v
 		}
-	}
-	return nil
-}
-
-func (c *Context) search(name string) *value {
-	i := sort.Search(len(c.attrs), func(i int) bool { return c.attrs[i].name >= name })
-	if i < len(c.attrs) && c.attrs[i].name == name {
-		return &c.attrs[i].v
 	}
 	return nil
 }

@@ -113,8 +113,8 @@ func ErrorDecision(code ErrorCode) Decision {
 
 // Evaluate evaluates the flag with key for ctx; a missing flag gives FLAG_NOT_FOUND.
 func (s *Snapshot) Evaluate(key string, ctx *Context) Result {
-	f, ok := s.flags[key]
-	if !ok {
+	f := s.flags.get(key)
+	if f == nil {
 		return ErrorResult(ErrorFlagNotFound)
 	}
 	return f.Evaluate(ctx)
@@ -155,7 +155,20 @@ func (f *Flag) Decide(ctx *Context) Decision {
 	}
 	for i := range f.rules {
 		r := &f.rules[i]
-		if r.matches(ctx) {
+		// Written out rather than in a method: this loop is the hot path, and the compiler
+		// inlines neither a rule method nor a clause loop of this size.
+		matched := true
+		if r.segment != nil {
+			matched = r.segment.contains(ctx)
+		} else {
+			for j := range r.clauses {
+				if !r.clauses[j].matches(ctx) {
+					matched = false
+					break
+				}
+			}
+		}
+		if matched {
 			return r.serve.decide(ctx, int32(i), reasonTargetingMatch)
 		}
 	}
@@ -197,13 +210,6 @@ func (s *serve) decide(ctx *Context, rule int32, reason reasonCode) Decision {
 	return Decision{Variant: variant, Rule: rule, reason: reasonSplit}
 }
 
-func (r *rule) matches(ctx *Context) bool {
-	if r.segment != nil {
-		return r.segment.contains(ctx)
-	}
-	return allMatch(r.clauses, ctx)
-}
-
 func allMatch(cs []clause, ctx *Context) bool {
 	for i := range cs {
 		if !cs[i].matches(ctx) {
@@ -242,11 +248,12 @@ func (c *clause) matches(ctx *Context) bool {
 		return in != c.negate
 	}
 	var v *value
-	if c.isKey {
+	switch {
+	case c.isKey:
 		if ctx.key != "" {
 			v = &value{kind: kindString, s: ctx.key} // stays on the stack
 		}
-	} else {
+	default:
 		v = ctx.lookup(c.attribute)
 	}
 	if c.op == opExists {
@@ -255,13 +262,38 @@ func (c *clause) matches(ctx *Context) bool {
 	if v == nil {
 		return false
 	}
-	// The common case, a string attribute under a string operator, skips test's dispatch.
-	if v.kind == kindString {
+	// The common case, a string attribute under a case-sensitive string operator, is decided
+	// here without further calls.
+	if v.kind == kindString && !c.ignoreCase && c.strSet == nil {
+		s, matched := v.s, false
 		switch c.op {
 		case opEq:
-			return len(c.strs) > 0 && c.hasString(v.s) != c.negate
-		case opContains, opStartsWith, opEndsWith, opMatches:
-			return c.testString(v.s) != c.negate
+			if len(c.strs) == 0 {
+				return false // only number or boolean operands: not comparable
+			}
+			for _, w := range c.strs {
+				if s == w {
+					matched = true
+					break
+				}
+			}
+			return matched != c.negate
+		case opEndsWith:
+			for _, w := range c.strs {
+				if len(s) >= len(w) && s[len(s)-len(w):] == w {
+					matched = true
+					break
+				}
+			}
+			return matched != c.negate
+		case opStartsWith:
+			for _, w := range c.strs {
+				if len(s) >= len(w) && s[:len(w)] == w {
+					matched = true
+					break
+				}
+			}
+			return matched != c.negate
 		}
 	}
 	matched, comparable := c.test(v)
