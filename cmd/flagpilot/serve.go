@@ -23,9 +23,11 @@ import (
 	"github.com/flagpilot/flagpilot/internal/httpapi"
 	"github.com/flagpilot/flagpilot/internal/obs"
 	"github.com/flagpilot/flagpilot/internal/service"
+	"github.com/flagpilot/flagpilot/internal/snapshot"
 	"github.com/flagpilot/flagpilot/internal/store/postgres"
 	"github.com/flagpilot/flagpilot/internal/store/sqlite"
 	"github.com/flagpilot/flagpilot/internal/store/sqlstore"
+	"github.com/flagpilot/flagpilot/internal/stream"
 	"github.com/flagpilot/flagpilot/internal/webhook"
 )
 
@@ -87,8 +89,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Logger:   log.With("component", "webhook"),
 		Observer: metrics.ObserveWebhook,
 	})
+	snapshots := snapshot.New(store, snapshot.Options{
+		Logger:  log.With("component", "snapshot"),
+		Observe: metrics.ObserveSnapshotBuild,
+	})
 	svc := service.New(store, service.Options{
 		Logger:       log.With("component", "service"),
+		OnChange:     snapshots.Invalidate,
 		OnDeliveries: dispatcher.Kick,
 	})
 	secret, created, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
@@ -112,8 +119,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		MaxBody: cfg.MaxBodyBytes,
 		Observe: metrics.ObserveRequest,
 	})
+	sdkAPI := stream.New(snapshots, authn, log.With("component", "sdk"), stream.Options{
+		Observe: metrics.ObserveRequest,
+		Streams: metrics.AddStreams,
+	})
 	mux := http.NewServeMux()
 	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
+	mux.Handle("/sdk/v1/", sdkAPI)
 	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -124,6 +136,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second, // SDK streams replace it with a deadline per write
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -141,6 +154,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")
+		// Streams never end by themselves: end them first, or Shutdown waits its whole timeout.
+		sdkAPI.Close()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		return srv.Shutdown(shutdownCtx)

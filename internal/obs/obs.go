@@ -34,6 +34,8 @@ type Metrics struct {
 	requestDuration   *prometheus.HistogramVec
 	webhookDeliveries *prometheus.CounterVec
 	webhookDuration   prometheus.Histogram
+	streams           prometheus.Gauge
+	snapshotBuilds    prometheus.Histogram
 }
 
 // NewMetrics creates the registry with process and Go runtime collectors.
@@ -58,8 +60,18 @@ func NewMetrics() *Metrics {
 			Help:    "Webhook delivery attempt latency.",
 			Buckets: prometheus.DefBuckets,
 		}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flagpilot_sdk_streams",
+			Help: "Open SDK streams (Server-Sent Events).",
+		}),
+		// A histogram counts too: flagpilot_snapshot_build_duration_seconds_count is the number of builds.
+		snapshotBuilds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "flagpilot_snapshot_build_duration_seconds",
+			Help:    "Snapshot builds (reading an environment, compiling and encoding it) and their duration.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
-	m.Registry.MustRegister(m.requests, m.requestDuration, m.webhookDeliveries, m.webhookDuration,
+	m.Registry.MustRegister(m.requests, m.requestDuration, m.webhookDeliveries, m.webhookDuration, m.streams, m.snapshotBuilds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,6 +86,17 @@ func (m *Metrics) ObserveRequest(route, method string, status int, d time.Durati
 func (m *Metrics) ObserveWebhook(_ string, outcome string, d time.Duration) {
 	m.webhookDeliveries.WithLabelValues(outcome).Inc()
 	m.webhookDuration.Observe(d.Seconds())
+}
+
+// AddStreams changes the number of open SDK streams by delta.
+func (m *Metrics) AddStreams(delta int) {
+	m.streams.Add(float64(delta))
+}
+
+// ObserveSnapshotBuild records one snapshot build. Project and environment are not labels:
+// their number is the users' to choose, and a metric's cardinality must not be.
+func (m *Metrics) ObserveSnapshotBuild(_, _ string, d time.Duration) {
+	m.snapshotBuilds.Observe(d.Seconds())
 }
 
 // Check is one readiness check; it returns nil when ready.

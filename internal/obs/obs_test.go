@@ -103,3 +103,27 @@ func TestMetricsRegistriesAreIndependent(t *testing.T) {
 		t.Fatal("a request observed by one registry shows in another")
 	}
 }
+
+func TestMetricsExposeStreamsAndSnapshotBuilds(t *testing.T) {
+	m := NewMetrics()
+	m.AddStreams(1)
+	m.AddStreams(1)
+	m.AddStreams(1)
+	m.AddStreams(-1)
+	m.ObserveSnapshotBuild("shop", "production", 3*time.Millisecond)
+	m.ObserveSnapshotBuild("shop", "staging", 40*time.Millisecond)
+
+	_, body := get(t, serve(t, m, nil).URL+"/metrics")
+	for _, want := range []string{
+		"flagpilot_sdk_streams 2",
+		"flagpilot_snapshot_build_duration_seconds_count 2",
+		`flagpilot_snapshot_build_duration_seconds_bucket{le="0.005"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, `"shop"`) {
+		t.Error("snapshot builds are labelled by project, whose number is unbounded")
+	}
+}
