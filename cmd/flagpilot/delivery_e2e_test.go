@@ -30,6 +30,29 @@ func sdkGet(ctx context.Context, t *testing.T, url, key string) *http.Response {
 	return resp
 }
 
+// ofrepReason evaluates a boolean flag over OFREP with an SDK key, as any OpenFeature OFREP
+// provider would, and returns the reason.
+func ofrepReason(ctx context.Context, t *testing.T, base, key, flag string) string {
+	t.Helper()
+	body := strings.NewReader(`{"context":{"targetingKey":"user-1"}}`)
+	req := testenv.Must(http.NewRequestWithContext(ctx, http.MethodPost, base+"/ofrep/v1/evaluate/flags/"+flag, body)).OK(t)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", key)
+	resp := testenv.Must(http.DefaultClient.Do(req)).OK(t)
+	defer resp.Body.Close()
+	var out struct {
+		Value  any    `json:"value"`
+		Reason string `json:"reason"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("OFREP %s: %s %v", flag, resp.Status, err)
+	}
+	if _, ok := out.Value.(bool); !ok {
+		t.Fatalf("OFREP %s: value %v is not a boolean", flag, out.Value)
+	}
+	return out.Reason
+}
+
 // nextSnapshot reads Server-Sent Events until the next snapshot event, skipping heartbeats.
 func nextSnapshot(t *testing.T, r *bufio.Reader) snapshot.Snapshot {
 	t.Helper()
@@ -53,8 +76,9 @@ func nextSnapshot(t *testing.T, r *bufio.Reader) snapshot.Snapshot {
 	}
 }
 
-// A server SDK key reads the flags it was made for, and follows their changes over the stream;
-// stopping the server ends the stream at once rather than after the shutdown timeout.
+// A server SDK key reads the flags it was made for, evaluates them over OFREP, and follows their
+// changes over the stream; stopping the server ends the stream at once rather than after the
+// shutdown timeout.
 func TestSDKReceivesSnapshotsAndChanges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -84,10 +108,18 @@ func TestSDKReceivesSnapshotsAndChanges(t *testing.T) {
 	if first := nextSnapshot(t, events); first.Version != s.Version {
 		t.Fatalf("the stream starts at version %d, the snapshot endpoint said %d", first.Version, s.Version)
 	}
+	if reason := ofrepReason(ctx, t, srv.url, key.Secret, "new-checkout"); reason != "DISABLED" {
+		t.Fatalf("OFREP reason %s for a disabled flag", reason)
+	}
 	testenv.Must(c.ToggleFlag(ctx, "shop", "new-checkout", "production", true, 0)).OK(t)
 	changed := nextSnapshot(t, events)
 	if changed.Version <= s.Version || !changed.Flags[0].Enabled {
 		t.Fatalf("after the toggle the stream sent version %d with %+v", changed.Version, changed.Flags[0])
+	}
+	// The snapshot that reached the stream is the one OFREP evaluates: enabled, the flag now
+	// serves its default.
+	if reason := ofrepReason(ctx, t, srv.url, key.Secret, "new-checkout"); reason != "DEFAULT" {
+		t.Fatalf("OFREP reason %s after the flag was turned on", reason)
 	}
 
 	stopped := time.Now()

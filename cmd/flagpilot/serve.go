@@ -22,6 +22,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/httpapi"
 	"github.com/flagpilot/flagpilot/internal/obs"
+	"github.com/flagpilot/flagpilot/internal/ofrep"
 	"github.com/flagpilot/flagpilot/internal/service"
 	"github.com/flagpilot/flagpilot/internal/snapshot"
 	"github.com/flagpilot/flagpilot/internal/store/postgres"
@@ -126,6 +127,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	mux := http.NewServeMux()
 	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
 	mux.Handle("/sdk/v1/", sdkAPI)
+	mux.Handle("/ofrep/", ofrep.New(snapshots, authn, log.With("component", "ofrep"), ofrep.Options{
+		Observe: metrics.ObserveRequest,
+	}))
 	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
