@@ -32,25 +32,8 @@ type server struct {
 	url   string
 	token string // the admin token: the one it was given, or the one it printed
 	cmd   *exec.Cmd
-	out   *syncBuffer // stdout and stderr, to explain failures
+	out   *testenv.Buffer // stdout and stderr, to explain failures
 	done  chan struct{}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // newAdminToken returns a valid admin token for FLAGPILOT_ADMIN_TOKEN.
@@ -71,7 +54,7 @@ func startServer(t *testing.T, dataDir, token string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{token: token, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &server{token: token, cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w, s.out
 	err = cmd.Start()
 	w.Close()

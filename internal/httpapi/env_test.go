@@ -10,8 +10,9 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/flagpilot/flagpilot/internal/testenv"
 
 	"github.com/flagpilot/flagpilot/internal/auth"
 	"github.com/flagpilot/flagpilot/internal/domain"
@@ -27,28 +28,11 @@ type testEnv struct {
 	api   *API
 	srv   *httptest.Server
 	store domain.Store
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 
 	admin, editor, viewer, sdk string
 	editorID                   string
 	sdkKeyID                   string
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newTestEnv(t *testing.T, opts Options) *testEnv {
@@ -58,7 +42,7 @@ func newTestEnv(t *testing.T, opts Options) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc := service.New(store, service.Options{Logger: logger})
 	admin, _, err := svc.EnsureAdminToken(ctx, "")

@@ -35,7 +35,7 @@ type fixture struct {
 	cache  *snapshot.Cache
 	svc    *service.Service
 	builds atomic.Int64
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -45,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	f := &fixture{store: store, logs: &syncBuffer{}}
+	f := &fixture{store: store, logs: &testenv.Buffer{}}
 	f.cache = snapshot.New(store, snapshot.Options{
 		Logger:  slog.New(slog.NewTextHandler(f.logs, nil)),
 		Observe: func(string, string, time.Duration) { f.builds.Add(1) },
@@ -85,23 +85,6 @@ func (f *fixture) waitFor(t *testing.T, project, env string, version int64) *sna
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestGetBuildsTheEnvironment(t *testing.T) {
