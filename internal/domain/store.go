@@ -192,3 +192,34 @@ type DumpedHook struct {
 	Webhook
 	Secret string `json:"secret"`
 }
+
+// AllFlags returns every flag of a project, reading page after page.
+func AllFlags(ctx context.Context, r Reader, project string) ([]Flag, error) {
+	return allPages(func(p Page) ([]Flag, error) {
+		return r.ListFlags(ctx, project, FlagFilter{Page: p})
+	}, func(f Flag) string { return f.Key })
+}
+
+// AllSegments returns every segment of a project, reading page after page.
+func AllSegments(ctx context.Context, r Reader, project string) ([]Segment, error) {
+	return allPages(func(p Page) ([]Segment, error) {
+		return r.ListSegments(ctx, project, p)
+	}, func(s Segment) string { return s.Key })
+}
+
+// allPages collects every page of a list ordered by key.
+func allPages[T any](list func(Page) ([]T, error), keyOf func(T) string) ([]T, error) {
+	var out []T
+	page := Page{Limit: MaxPageLimit}
+	for {
+		items, err := list(page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if len(items) < page.Limit {
+			return out, nil
+		}
+		page.After = keyOf(items[len(items)-1])
+	}
+}

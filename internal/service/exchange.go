@@ -236,11 +236,11 @@ func (s *Service) Export(ctx context.Context, project string) (*flagfile.Documen
 	if _, err := s.store.GetProject(ctx, project); err != nil {
 		return nil, err
 	}
-	segments, err := allSegments(ctx, s.store, project)
+	segments, err := domain.AllSegments(ctx, s.store, project)
 	if err != nil {
 		return nil, err
 	}
-	flags, err := allFlags(ctx, s.store, project)
+	flags, err := domain.AllFlags(ctx, s.store, project)
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, in domain.Environment) 
 		if err := t.CreateEnvironment(t.ctx, out); err != nil {
 			return err
 		}
-		flags, err := allFlags(t.ctx, t, in.Project)
+		flags, err := domain.AllFlags(t.ctx, t, in.Project)
 		if err != nil {
 			return err
 		}

@@ -221,32 +221,3 @@ func marshalState(v any) (json.RawMessage, error) {
 
 // newID returns a random identifier for tokens, SDK keys and webhooks.
 func newID() string { return strings.ToLower(rand.Text()) }
-
-// all collects every page of a keyed list.
-func all[T any](list func(domain.Page) ([]T, error), key func(T) string) ([]T, error) {
-	var out []T
-	page := domain.Page{Limit: domain.MaxPageLimit}
-	for {
-		items, err := list(page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		if len(items) < page.Limit {
-			return out, nil
-		}
-		page.After = key(items[len(items)-1])
-	}
-}
-
-func allFlags(ctx context.Context, r domain.Reader, project string) ([]domain.Flag, error) {
-	return all(func(p domain.Page) ([]domain.Flag, error) {
-		return r.ListFlags(ctx, project, domain.FlagFilter{Page: p})
-	}, func(f domain.Flag) string { return f.Key })
-}
-
-func allSegments(ctx context.Context, r domain.Reader, project string) ([]domain.Segment, error) {
-	return all(func(p domain.Page) ([]domain.Segment, error) {
-		return r.ListSegments(ctx, project, p)
-	}, func(s domain.Segment) string { return s.Key })
-}

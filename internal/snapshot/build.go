@@ -61,9 +61,7 @@ func (c *Cache) build(k key) (*Entry, error) {
 	if _, err := c.store.GetEnvironment(ctx, k.project, k.env); err != nil {
 		return nil, err
 	}
-	flags, err := allPages(func(p domain.Page) ([]domain.Flag, error) {
-		return c.store.ListFlags(ctx, k.project, domain.FlagFilter{Page: p})
-	}, func(f domain.Flag) string { return f.Key })
+	flags, err := domain.AllFlags(ctx, c.store, k.project)
 	if err != nil {
 		return nil, fmt.Errorf("list flags: %w", err)
 	}
@@ -71,9 +69,7 @@ func (c *Cache) build(k key) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list configurations: %w", err)
 	}
-	segments, err := allPages(func(p domain.Page) ([]domain.Segment, error) {
-		return c.store.ListSegments(ctx, k.project, p)
-	}, func(s domain.Segment) string { return s.Key })
+	segments, err := domain.AllSegments(ctx, c.store, k.project)
 	if err != nil {
 		return nil, fmt.Errorf("list segments: %w", err)
 	}
@@ -117,21 +113,4 @@ func (c *Cache) build(k key) (*Entry, error) {
 		Project: k.project, Environment: k.env, Version: version, ETag: strconv.Quote(strconv.FormatInt(version, 10)),
 		Wire: w, Compiled: compiled, JSON: data, Gzip: gz.Bytes(),
 	}, nil
-}
-
-// allPages collects every page of a list ordered by key.
-func allPages[T any](list func(domain.Page) ([]T, error), keyOf func(T) string) ([]T, error) {
-	var out []T
-	page := domain.Page{Limit: domain.MaxPageLimit}
-	for {
-		items, err := list(page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		if len(items) < page.Limit {
-			return out, nil
-		}
-		page.After = keyOf(items[len(items)-1])
-	}
 }
