@@ -8,6 +8,17 @@
 //	user := sdk.MustContext("user-42", map[string]any{"email": "a@mycompany.com", "country": "CA"})
 //	if client.BoolValue(ctx, "new-checkout", false, user) { ... }
 //
+// In server mode the configuration is the snapshot of one environment, fetched from a Flagpilot
+// server and kept current over its event stream:
+//
+//	client, err := sdk.New(ctx, sdk.Options{ServerURL: "https://flags.example.com", SDKKey: key})
+//
+// New waits for the first snapshot at most Options.StartTimeout and never fails because the
+// server is away: until it answers, the client serves Options.Bootstrap, or else the callers'
+// defaults. When the stream fails the client polls while it reconnects with capped, jittered
+// exponential backoff, and it keeps serving the last known snapshot meanwhile. OnChange and
+// OnAnyChange tell the application about new configurations.
+//
 // Build an evaluation context once per user or request and reuse it. Every getter returns the
 // caller's default on any error; the Detail variants also say why. A Client is safe for
 // concurrent use; there is no global client.
@@ -16,9 +27,12 @@ package sdk
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -48,18 +62,42 @@ func MustContext(targetingKey string, attrs map[string]any) Context {
 	return eval.MustContext(targetingKey, attrs)
 }
 
-// Options configures a Client.
+// Options configures a Client. Set File for offline mode or ServerURL and SDKKey for server
+// mode; the two are mutually exclusive.
 type Options struct {
 	// File is a flag file (YAML or JSON) to evaluate from, with no server.
 	File string
-	// Environment selects the environment of the file; it may be left empty when the file
-	// configures exactly one.
+	// Environment selects the environment of the file (or of a flag file given as Bootstrap);
+	// it may be left empty when the file configures exactly one.
 	Environment string
 	// ReloadInterval is how often the file is checked for changes (default 1 s; negative
 	// disables reloading).
 	ReloadInterval time.Duration
+
+	// ServerURL is the Flagpilot server (or relay) to follow, e.g. "https://flags.example.com".
+	ServerURL string
+	// SDKKey is a server-side SDK key of the environment to evaluate. It is never logged.
+	SDKKey string
+	// StartTimeout bounds how long New waits for the first snapshot (default 5 s; negative
+	// does not wait). When it passes, New returns a client that is not ready yet: it serves
+	// the bootstrap, or else the callers' defaults, until the first snapshot arrives.
+	StartTimeout time.Duration
+	// PollInterval is how often the snapshot is fetched while the stream is down (default
+	// 30 s).
+	PollInterval time.Duration
+	// Bootstrap is a flag file (YAML or JSON) or a snapshot saved with SaveSnapshot, served
+	// until the server first answers.
+	Bootstrap string
+	// HTTPClient sends the requests; nil uses a client of the SDK's own. It must not set a
+	// Timeout, which would cut the stream.
+	HTTPClient *http.Client
+
 	// Logger receives the client's own log records; nil discards them.
 	Logger *slog.Logger
+
+	// backoffBase and backoffMax bound the stream reconnection delays (default 1 s and 30 s);
+	// tests shorten them.
+	backoffBase, backoffMax time.Duration
 }
 
 // Client evaluates flags. Create it with New and release it with Close.
@@ -72,29 +110,55 @@ type Client struct {
 	stop chan struct{}
 	done sync.WaitGroup
 	once sync.Once
+
+	// ready is closed when the first configuration from the source of truth (the file, or the
+	// server) is installed.
+	ready     chan struct{}
+	readyOnce sync.Once
+	remote    *remote // nil in offline mode
+	listeners listeners
 }
 
 // state is one compiled configuration and its exposure counters, swapped atomically as a whole.
 type state struct {
 	snap      *eval.Snapshot
 	exposures *exposureTable
+	model     *snapshot.Snapshot // what snap was compiled from, for SaveSnapshot
 }
 
-// New creates a client. In offline mode it loads Options.File before returning and fails when
-// the file is missing or invalid; later changes to the file are picked up in the background,
-// and an invalid change is logged and ignored, so the last valid configuration keeps serving.
+// New creates a client.
+//
+// In offline mode it loads Options.File before returning and fails when the file is missing or
+// invalid; later changes to the file are picked up in the background, and an invalid change is
+// logged and ignored, so the last valid configuration keeps serving.
+//
+// In server mode it fetches the environment's snapshot and follows the server's stream in the
+// background. It waits for the first snapshot at most Options.StartTimeout (or until ctx is
+// done) and then returns a working client either way; it fails only for invalid options. See
+// Ready and WaitForReady.
 func New(ctx context.Context, opts Options) (*Client, error) {
-	if opts.File == "" {
-		return nil, errors.New("sdk: Options.File is required")
-	}
-	if opts.ReloadInterval == 0 {
-		opts.ReloadInterval = time.Second
+	switch {
+	case opts.File != "" && opts.ServerURL != "":
+		return nil, errors.New("sdk: Options.File (offline mode) and Options.ServerURL (server mode) are mutually exclusive")
+	case opts.File == "" && opts.ServerURL == "":
+		return nil, errors.New("sdk: set Options.File (offline mode) or Options.ServerURL (server mode)")
+	case opts.File != "" && (opts.SDKKey != "" || opts.Bootstrap != "" || opts.HTTPClient != nil || opts.PollInterval != 0 || opts.StartTimeout != 0):
+		return nil, errors.New("sdk: Options.SDKKey, Bootstrap, HTTPClient, PollInterval and StartTimeout are for server mode; Options.File selects offline mode")
+	case opts.ServerURL != "" && opts.ReloadInterval != 0:
+		return nil, errors.New("sdk: Options.ReloadInterval is for offline mode; use Options.PollInterval with Options.ServerURL")
 	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{opts: opts, log: log.With("component", "flagpilot-sdk"), stop: make(chan struct{})}
+	c := &Client{opts: opts, log: log.With("component", "flagpilot-sdk"), stop: make(chan struct{}), ready: make(chan struct{})}
+	if opts.ServerURL != "" {
+		return c, c.startRemote(ctx)
+	}
+	if opts.ReloadInterval == 0 {
+		opts.ReloadInterval = time.Second
+		c.opts.ReloadInterval = time.Second
+	}
 	data, err := os.ReadFile(opts.File)
 	if err != nil {
 		return nil, fmt.Errorf("sdk: %w", err)
@@ -102,6 +166,8 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err := c.load(data); err != nil {
 		return nil, err
 	}
+	c.markReady()
+	c.startListeners()
 	if opts.ReloadInterval > 0 {
 		c.done.Add(1)
 		go c.watch(data)
@@ -111,35 +177,102 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 
 // load parses, validates and compiles a flag file and makes it current.
 func (c *Client) load(data []byte) error {
-	doc, err := flagfile.Parse(data, flagfile.FormatOf(c.opts.File))
+	raw, snap, err := compileFlagFile(c.opts.File, data, c.opts.Environment)
 	if err != nil {
-		return fmt.Errorf("sdk: %s: %w", c.opts.File, err)
+		return err
 	}
-	env := c.opts.Environment
+	c.install(raw, snap)
+	return nil
+}
+
+// compileFlagFile parses, validates and compiles the environment env of a flag file; env may
+// be empty when the file configures exactly one.
+func compileFlagFile(path string, data []byte, env string) (*snapshot.Snapshot, *eval.Snapshot, error) {
+	doc, err := flagfile.Parse(data, flagfile.FormatOf(path))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sdk: %s: %w", path, err)
+	}
 	if env == "" {
 		envs := doc.Environments()
 		if len(envs) != 1 {
-			return fmt.Errorf("sdk: %s configures environments %v: set Options.Environment", c.opts.File, envs)
+			return nil, nil, fmt.Errorf("sdk: %s configures environments %v: set Options.Environment", path, envs)
 		}
 		env = envs[0]
 	}
 	raw, err := doc.Snapshot(env)
 	if err != nil {
-		return fmt.Errorf("sdk: %s: %w", c.opts.File, err)
+		return nil, nil, fmt.Errorf("sdk: %s: %w", path, err)
 	}
 	snap, err := eval.Compile(raw)
 	if err != nil {
-		return fmt.Errorf("sdk: %s: environment %s: %w", c.opts.File, env, err)
+		return nil, nil, fmt.Errorf("sdk: %s: environment %s: %w", path, env, err)
 	}
-	c.install(snap)
-	return nil
+	return raw, snap, nil
 }
 
-func (c *Client) install(snap *eval.Snapshot) {
-	old := c.current.Swap(&state{snap: snap, exposures: newExposureTable(snap)})
+// install makes a compiled configuration current, retires the exposure table of the one it
+// replaces, and tells the change listeners.
+func (c *Client) install(model *snapshot.Snapshot, snap *eval.Snapshot) {
+	old := c.current.Swap(&state{snap: snap, exposures: newExposureTable(snap), model: model})
+	var prev *eval.Snapshot
 	if old != nil {
 		c.ledger.retire(old.exposures)
+		prev = old.snap
 	}
+	c.listeners.changed(prev, snap)
+}
+
+func (c *Client) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }
+
+// Ready reports whether the client serves a configuration from its source of truth: the flag
+// file, or in server mode a snapshot from the server (a bootstrap does not count). Once ready,
+// a client stays ready, serving the last known snapshot while the server is away.
+func (c *Client) Ready() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitForReady waits until the client is ready, ctx is done, or the client is closed. In
+// server mode the error of a wait that times out includes the last failure to reach the
+// server.
+func (c *Client) WaitForReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	default:
+	}
+	select {
+	case <-c.ready:
+		return nil
+	case <-c.stop:
+		return errors.New("sdk: the client is closed")
+	case <-ctx.Done():
+		if c.remote != nil {
+			if err := c.remote.lastError(); err != nil {
+				return fmt.Errorf("sdk: not ready: %w (last error: %v)", ctx.Err(), err)
+			}
+		}
+		return fmt.Errorf("sdk: not ready: %w", ctx.Err())
+	}
+}
+
+// SaveSnapshot writes the configuration being served as snapshot JSON, which Options.Bootstrap
+// accepts. It fails when no configuration has been loaded yet.
+func (c *Client) SaveSnapshot(w io.Writer) error {
+	st := c.current.Load()
+	if st == nil || st.model == nil {
+		return errors.New("sdk: no configuration to save yet")
+	}
+	data, err := json.Marshal(st.model)
+	if err != nil {
+		return fmt.Errorf("sdk: encoding the snapshot: %w", err)
+	}
+	_, err = w.Write(append(data, '\n'))
+	return err
 }
 
 // watch reloads the file whenever its content changes.
@@ -170,10 +303,20 @@ func (c *Client) watch(last []byte) {
 	}
 }
 
-// Close stops background work. Evaluations after Close keep serving the last configuration.
+// Close stops background work (file reloads; the stream, polls and reconnections; change
+// listeners) and waits for it to end. It may be called more than once. Evaluations after Close
+// keep serving the last configuration.
 func (c *Client) Close() error {
-	c.once.Do(func() { close(c.stop) })
+	c.once.Do(func() {
+		close(c.stop)
+		if c.remote != nil {
+			c.remote.cancel()
+		}
+	})
 	c.done.Wait()
+	if c.remote != nil {
+		c.remote.closeIdle()
+	}
 	return nil
 }
 

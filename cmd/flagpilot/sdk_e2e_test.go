@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/testenv"
+	"github.com/flagpilot/flagpilot/sdk"
+	"github.com/flagpilot/flagpilot/sdk/snapshot"
+)
+
+// startServerAt is startServer on a given address, so that a restarted server comes back where
+// its SDK clients look for it. The port of a killed server may take a moment to be free again,
+// so a start that fails before listening is retried for a few seconds.
+func startServerAt(t *testing.T, dataDir, token, addr string) *server {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := launchServer(t, dataDir, token, addr)
+		if err == nil {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func launchServer(t *testing.T, dataDir, token, addr string) (*server, error) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", addr, "--data-dir", dataDir, "--log-format", "text")
+	cmd.Env = append(testEnv(), "FLAGPILOT_ADMIN_TOKEN="+token)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{token: token, cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = w, s.out
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(s.kill)
+	listening := make(chan string, 1)
+	go func() {
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			line := sc.Text()
+			s.out.Write([]byte(line + "\n"))
+			if u, ok := strings.CutPrefix(line, "Flagpilot is listening on "); ok {
+				listening <- u
+			}
+		}
+	}()
+	select {
+	case s.url = <-listening:
+		return s, nil
+	case <-s.done:
+		return nil, fmt.Errorf("the server on %s exited before listening:\n%s", addr, s.out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the server did not listen within 30s:\n%s", s.out)
+		return nil, nil
+	}
+}
+
+// allServe waits until every client serves want for the banner flag.
+func allServe(t *testing.T, what, want string, clients ...*sdk.Client) {
+	t.Helper()
+	anyone := sdk.MustContext("user-1", nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for i, c := range clients {
+		for {
+			got := c.StringValue(context.Background(), "banner", "caller default", anyone)
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: client %d serves %q, want %q", what, i, got, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// The issue's scenario for the online SDK: three clients stream from the real server; a change
+// made through the API reaches them all; the server is killed and they keep serving the last
+// values; it restarts on the same data dir and address, and the clients catch up with the next
+// change without being restarted. A client started while the server is down serves its
+// bootstrap file, then the server's configuration once it is back.
+func TestSDKClientsFollowTheServerThroughACrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dataDir, token := t.TempDir(), newAdminToken()
+	srv := startServerAt(t, dataDir, token, "127.0.0.1:0")
+	addr := strings.TrimPrefix(srv.url, "http://")
+	c := srv.client(t)
+
+	testenv.Must(c.CreateProject(ctx, domain.Project{Key: "shop"})).OK(t)
+	testenv.Must(c.CreateEnvironment(ctx, domain.Environment{Project: "shop", Key: "production"})).OK(t)
+	testenv.Must(c.CreateFlag(ctx, domain.Flag{Project: "shop", Key: "banner", Type: snapshot.TypeString,
+		Variants: snapshot.Variants{{Name: "first", Value: "first"}, {Name: "second", Value: "second"}, {Name: "third", Value: "third"}}})).OK(t)
+	cfg := testenv.Must(c.GetFlagConfig(ctx, "shop", "banner", "production")).OK(t)
+	cfg = testenv.Must(c.PutFlagConfig(ctx, "shop", "banner", "production",
+		snapshot.Config{Enabled: true, OffVariant: "second", Default: snapshot.Serve{Variant: "first"}}, cfg.Version)).OK(t)
+	key := testenv.Must(c.CreateSDKKey(ctx, "shop", "production", "checkout-service", domain.SDKKeyServer)).OK(t)
+
+	opts := sdk.Options{ServerURL: srv.url, SDKKey: key.Secret, PollInterval: 200 * time.Millisecond, StartTimeout: 10 * time.Second}
+	var clients []*sdk.Client
+	for range 3 {
+		sc, err := sdk.New(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sc.Close() })
+		if !sc.Ready() {
+			t.Fatal("a client is not ready after New with the server up")
+		}
+		clients = append(clients, sc)
+	}
+	allServe(t, "at start", "first", clients...)
+
+	// A change through the API reaches every client over its stream.
+	cfg = testenv.Must(c.ToggleFlag(ctx, "shop", "banner", "production", false, cfg.Version)).OK(t)
+	allServe(t, "after the toggle", "second", clients...)
+
+	// The server dies; the clients keep serving what they had.
+	srv.kill()
+	for range 5 {
+		time.Sleep(100 * time.Millisecond)
+		allServe(t, "with the server down", "second", clients...)
+	}
+	for _, sc := range clients {
+		if !sc.Ready() {
+			t.Fatal("a client stopped being ready when the server went away")
+		}
+	}
+
+	// A client started now, with a bootstrap file, serves the bootstrap.
+	boot := filepath.Join(t.TempDir(), "bootstrap.yaml")
+	err := os.WriteFile(boot, []byte(`version: 1
+flags:
+  banner:
+    type: string
+    variants: {b: "from the bootstrap"}
+    environments:
+      production: {enabled: true, offVariant: b, default: {variant: b}}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootOpts := opts
+	bootOpts.Bootstrap, bootOpts.StartTimeout = boot, 300*time.Millisecond
+	start := time.Now()
+	late, err := sdk.New(ctx, bootOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("New waited %v with the server down and a 300ms start timeout", d)
+	}
+	if late.Ready() {
+		t.Fatal("a client is ready with the server down")
+	}
+	allServe(t, "bootstrapped with the server down", "from the bootstrap", late)
+
+	// The server comes back on the same address: the clients catch up by themselves.
+	srv = startServerAt(t, dataDir, token, addr)
+	c = srv.client(t)
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := late.WaitForReady(waitCtx); err != nil {
+		t.Fatal(err)
+	}
+	allServe(t, "the bootstrapped client after the restart", "second", late)
+	testenv.Must(c.PutFlagConfig(ctx, "shop", "banner", "production",
+		snapshot.Config{Enabled: true, OffVariant: "second", Default: snapshot.Serve{Variant: "third"}}, cfg.Version)).OK(t)
+	allServe(t, "after the restart and a change", "third", append(clients, late)...)
+
+	for _, sc := range append(clients, late) {
+		var buf strings.Builder
+		if err := sc.SaveSnapshot(&buf); err != nil || !strings.Contains(buf.String(), `"third"`) {
+			t.Fatal(errors.Join(err, fmt.Errorf("saved snapshot %s", buf.String())))
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package sdk
+
+import (
+	"sync"
+
+	"github.com/flagpilot/flagpilot/sdk/eval"
+)
+
+// FlagChange tells a listener that a flag's configuration changed.
+type FlagChange struct {
+	Key string
+	// OldVersion and NewVersion are the flag's versions before and after; OldVersion is 0 when
+	// the flag is new to the client.
+	OldVersion, NewVersion int64
+	// Removed is set when the new configuration no longer has the flag.
+	Removed bool
+	// SnapshotVersion is the version of the configuration that brought the change.
+	SnapshotVersion int64
+}
+
+// OnChange calls fn after each new configuration that changes flag key's version (or adds or
+// removes the flag), and returns a function that removes the listener. Listeners run one at a
+// time on a goroutine of the client, never on the evaluation path: a slow listener delays only
+// the listeners after it.
+func (c *Client) OnChange(key string, fn func(FlagChange)) (remove func()) {
+	return c.listeners.add(&listener{key: key, flag: fn})
+}
+
+// OnAnyChange calls fn with the configuration's version after each new configuration is
+// installed, whatever changed, and returns a function that removes the listener.
+func (c *Client) OnAnyChange(fn func(version int64)) (remove func()) {
+	return c.listeners.add(&listener{any: fn})
+}
+
+type listener struct {
+	key  string
+	flag func(FlagChange)
+	any  func(int64)
+}
+
+// notice is one installed configuration's changes, queued for the listeners.
+type notice struct {
+	version int64
+	changes []FlagChange
+}
+
+// listeners keeps the registered listeners and a queue of notices. changed only appends to the
+// queue, so installing a configuration never waits for a listener.
+type listeners struct {
+	mu     sync.Mutex
+	list   []*listener
+	queue  []notice
+	wake   chan struct{} // capacity 1: a notice is queued
+	closed bool
+}
+
+func (l *listeners) add(ln *listener) func() {
+	l.mu.Lock()
+	l.list = append(l.list, ln)
+	l.mu.Unlock()
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for i, x := range l.list {
+			if x == ln {
+				l.list = append(l.list[:i:i], l.list[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// changed queues the differences between two compiled configurations; prev may be nil.
+func (l *listeners) changed(prev, next *eval.Snapshot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.list) == 0 || l.wake == nil || l.closed {
+		return
+	}
+	n := notice{version: next.Version()}
+	for _, f := range next.Flags() {
+		var old int64
+		if prev != nil {
+			if pf, ok := prev.Flag(f.Key()); ok {
+				if pf.Version() == f.Version() {
+					continue
+				}
+				old = pf.Version()
+			}
+		}
+		n.changes = append(n.changes, FlagChange{Key: f.Key(), OldVersion: old, NewVersion: f.Version(), SnapshotVersion: n.version})
+	}
+	if prev != nil {
+		for _, pf := range prev.Flags() {
+			if _, ok := next.Flag(pf.Key()); !ok {
+				n.changes = append(n.changes, FlagChange{Key: pf.Key(), OldVersion: pf.Version(), Removed: true, SnapshotVersion: n.version})
+			}
+		}
+	}
+	l.queue = append(l.queue, n)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// startListeners starts the goroutine that calls the listeners; Close stops it.
+func (c *Client) startListeners() {
+	l := &c.listeners
+	l.mu.Lock()
+	l.wake = make(chan struct{}, 1)
+	l.mu.Unlock()
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		for {
+			select {
+			case <-c.stop:
+				l.mu.Lock()
+				l.closed = true
+				l.mu.Unlock()
+				return
+			case <-l.wake:
+			}
+			l.mu.Lock()
+			queue, list := l.queue, append([]*listener(nil), l.list...)
+			l.queue = nil
+			l.mu.Unlock()
+			for _, n := range queue {
+				for _, ln := range list {
+					c.notify(ln, n)
+				}
+			}
+		}
+	}()
+}
+
+// notify calls one listener for one notice; a listener that panics is logged, not fatal.
+func (c *Client) notify(ln *listener, n notice) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("change listener panicked", "panic", r)
+		}
+	}()
+	if ln.any != nil {
+		ln.any(n.version)
+		return
+	}
+	for _, ch := range n.changes {
+		if ch.Key == ln.key {
+			ln.flag(ch)
+		}
+	}
+}
