@@ -44,17 +44,40 @@ func newAdminToken() string { return "fpa_" + strings.ToLower(rand.Text()+rand.T
 // test at the latest.
 func startServer(t *testing.T, dataDir, token string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "text")
-	cmd.Env = testEnv()
+	return startServerWith(t, token, "--data-dir", dataDir)
+}
+
+// startServerWith starts the binary with args, the serve flags that choose its database, and
+// the admin token as startServer does.
+func startServerWith(t *testing.T, token string, args ...string) *server {
+	t.Helper()
+	var env []string
 	if token != "" {
-		cmd.Env = append(cmd.Env, "FLAGPILOT_ADMIN_TOKEN="+token)
+		env = append(env, "FLAGPILOT_ADMIN_TOKEN="+token)
 	}
+	s, printed := startServe(t, env, args...)
+	if s.token = token; s.token == "" {
+		s.token = printed
+	}
+	if s.token == "" {
+		t.Fatalf("the server printed no admin token:\n%s", s.out)
+	}
+	return s
+}
+
+// startServe starts `flagpilot serve` on 127.0.0.1:0 with args and env (NAME=value) added, and
+// returns once it listens, with the admin token it printed, if any. The process is killed at the
+// end of the test at the latest.
+func startServe(t *testing.T, env []string, args ...string) (s *server, printedToken string) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"}, args...)...)
+	cmd.Env = append(testEnv(), env...)
 	// A pipe of our own, not StdoutPipe: the reader below outlives the wait for the process.
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{token: token, cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
+	s = &server{cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w, s.out
 	err = cmd.Start()
 	w.Close()
@@ -88,19 +111,13 @@ func startServer(t *testing.T, dataDir, token string) *server {
 	}()
 	select {
 	case st := <-listening:
-		s.url = st.url
-		if s.token == "" {
-			s.token = st.printedToken
-		}
+		s.url, printedToken = st.url, st.printedToken
 	case <-s.done:
 		t.Fatalf("the server exited before listening:\n%s", s.out)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the server did not listen within 30s:\n%s", s.out)
 	}
-	if s.token == "" {
-		t.Fatalf("the server printed no admin token:\n%s", s.out)
-	}
-	return s
+	return s, printedToken
 }
 
 // kill stops the server the hard way, as a crash or an OOM killer would, and waits for it.

@@ -23,6 +23,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/httpapi"
 	"github.com/flagpilot/flagpilot/internal/obs"
 	"github.com/flagpilot/flagpilot/internal/ofrep"
+	"github.com/flagpilot/flagpilot/internal/relay"
 	"github.com/flagpilot/flagpilot/internal/service"
 	"github.com/flagpilot/flagpilot/internal/snapshot"
 	"github.com/flagpilot/flagpilot/internal/store/postgres"
@@ -77,8 +78,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-// serve runs the server until ctx is cancelled, then shuts down gracefully.
+// serve runs the server, or the relay when one is configured, until ctx is cancelled, then
+// shuts down gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.RelayFrom != "" {
+		return serveRelay(ctx, cfg, log, stdout)
+	}
 	store, err := openStore(ctx, cfg, true)
 	if err != nil {
 		return err
@@ -94,9 +99,30 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Logger:  log.With("component", "snapshot"),
 		Observe: metrics.ObserveSnapshotBuild,
 	})
+	jobs := []func(context.Context) error{dispatcher.Run}
+	onChange := snapshots.Invalidate
+	if feed := changeFeed(store, log.With("component", "changefeed")); feed != nil {
+		// Every replica's cache, this one's included, hears of the change through the feed;
+		// invalidating locally as well spares this replica's SDKs the round trip, and the
+		// echo costs nothing since invalidations coalesce.
+		onChange = func(project, env string) {
+			snapshots.Invalidate(project, env)
+			// Called after the commit, in the request that made the change: the timeout
+			// bounds how long a database in trouble can hold that request.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := feed.Publish(ctx, project, env); err != nil {
+				log.Error("other replicas were not told of a change; their SDKs get it at their next rebuild",
+					"project", project, "environment", env, "error", err)
+			}
+		}
+		jobs = append(jobs, func(ctx context.Context) error {
+			return feed.Listen(ctx, snapshots.Invalidate, snapshots.InvalidateAll)
+		})
+	}
 	svc := service.New(store, service.Options{
 		Logger:       log.With("component", "service"),
-		OnChange:     snapshots.Invalidate,
+		OnChange:     onChange,
 		OnDeliveries: dispatcher.Kick,
 	})
 	secret, created, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
@@ -116,28 +142,63 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 	}
 
-	api := httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
+	mux := http.NewServeMux()
+	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
+	sdkAPI := mountDelivery(mux, snapshots, authn, metrics, log)
+	mux.Handle("/", httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
 		MaxBody: cfg.MaxBodyBytes,
 		Observe: metrics.ObserveRequest,
-	})
-	sdkAPI := stream.New(snapshots, authn, log.With("component", "sdk"), stream.Options{
+	}))
+	log.Info("starting", "database", databaseKind(cfg))
+	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, jobs...)
+}
+
+// changeFeed returns how the replicas sharing store tell each other of changes, or nil when
+// the store is not shared (SQLite belongs to one process).
+func changeFeed(store domain.Store, log *slog.Logger) domain.ChangeFeed {
+	if pg, ok := store.(*postgres.Store); ok {
+		return pg.Notifier(log)
+	}
+	return nil
+}
+
+// serveRelay runs a read-only edge: the upstream's environment, as its stream delivers it,
+// served on the SDK endpoints and OFREP to clients holding the relay's SDK key. It has no
+// database and no management API.
+func serveRelay(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	r := relay.New(cfg.RelayFrom, cfg.SDKKey, log.With("component", "relay"))
+	metrics := obs.NewMetrics()
+	mux := http.NewServeMux()
+	obs.Register(mux, metrics, []obs.Check{{Name: "snapshot", Run: r.Ready}}, log.With("component", "health"))
+	sdkAPI := mountDelivery(mux, r.Source(), r, metrics, log)
+	log.Info("starting as a relay")
+	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, r.Run)
+}
+
+// mountDelivery mounts the SDK endpoints and OFREP, serving the snapshots of source to the keys
+// authn accepts, and returns the SDK endpoints, whose streams must be closed at shutdown.
+func mountDelivery(mux *http.ServeMux, source snapshot.Source, authn auth.Verifier, metrics *obs.Metrics, log *slog.Logger) *stream.Handler {
+	sdkAPI := stream.New(source, authn, log.With("component", "sdk"), stream.Options{
 		Observe: metrics.ObserveRequest,
 		Streams: metrics.AddStreams,
 	})
-	mux := http.NewServeMux()
-	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
 	mux.Handle("/sdk/v1/", sdkAPI)
-	mux.Handle("/ofrep/", ofrep.New(snapshots, authn, log.With("component", "ofrep"), ofrep.Options{
+	mux.Handle("/ofrep/", ofrep.New(source, authn, log.With("component", "ofrep"), ofrep.Options{
 		Observe: metrics.ObserveRequest,
 	}))
-	mux.Handle("/", api)
+	return sdkAPI
+}
 
+// listenAndServe serves handler on cfg.Addr and runs jobs beside it until ctx is cancelled or
+// one of them fails, then shuts down gracefully.
+func listenAndServe(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, handler http.Handler,
+	sdkAPI *stream.Handler, jobs ...func(context.Context) error) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second, // SDK streams replace it with a deadline per write
@@ -145,7 +206,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "Flagpilot is listening on http://%s\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "database", databaseKind(cfg))
+	log.Info("listening", "addr", ln.Addr().String())
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -154,7 +215,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		}
 		return nil
 	})
-	g.Go(func() error { return dispatcher.Run(gctx) })
+	for _, job := range jobs {
+		g.Go(func() error { return job(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down")

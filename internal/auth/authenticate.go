@@ -8,7 +8,15 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 )
 
-// Authenticator turns a presented secret into a Principal.
+// Verifier turns a presented secret into a Principal. The SDK endpoints and OFREP take one, so
+// that a relay, which has no database, can serve them with its single SDK key.
+type Verifier interface {
+	Authenticate(ctx context.Context, secret string) (Principal, error)
+}
+
+var _ Verifier = (*Authenticator)(nil)
+
+// Authenticator is the Verifier of the secrets in a store.
 type Authenticator struct {
 	Store domain.Reader
 }

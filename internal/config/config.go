@@ -39,6 +39,12 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
 	// ShutdownTimeout bounds graceful shutdown.
 	ShutdownTimeout time.Duration `yaml:"shutdownTimeout"`
+	// RelayFrom, when set, makes the server a relay: a read-only edge without a database that
+	// follows the upstream server at this URL and serves its SDK endpoints and OFREP.
+	RelayFrom string `yaml:"relayFrom"`
+	// SDKKey is the relay's server SDK key: it reads the upstream's environment, and it is the
+	// only key the relay accepts from its own clients.
+	SDKKey string `yaml:"sdkKey"`
 }
 
 // Default returns the defaults.
@@ -71,6 +77,8 @@ func settings() []setting {
 		{"log-format", "json or text", false, func(c *Config) any { return &c.LogFormat }},
 		{"max-body-bytes", "largest accepted request body", false, func(c *Config) any { return &c.MaxBodyBytes }},
 		{"shutdown-timeout", "how long graceful shutdown may take", false, func(c *Config) any { return &c.ShutdownTimeout }},
+		{"relay-from", "upstream server URL: run as a read-only relay of its SDK endpoints, without a database", false, func(c *Config) any { return &c.RelayFrom }},
+		{"sdk-key", "the relay's server SDK key, for the upstream and for the relay's clients", true, func(c *Config) any { return &c.SDKKey }},
 	}
 }
 
@@ -177,6 +185,9 @@ func (c Config) Validate() error {
 			return errors.New("database-url: expected postgres://user@host:port/database")
 		}
 	}
+	if err := c.validateRelay(); err != nil {
+		return err
+	}
 	if _, err := c.Level(); err != nil {
 		return err
 	}
@@ -192,6 +203,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
+func (c Config) validateRelay() error {
+	if c.RelayFrom == "" {
+		if c.SDKKey != "" {
+			return errors.New("sdk-key: only a relay (relay-from) uses an SDK key")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.RelayFrom)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("relay-from: expected the upstream server's URL, http(s)://host:port")
+	}
+	if c.DatabaseURL != "" {
+		return errors.New("relay-from: a relay has no database; unset database-url")
+	}
+	if !strings.HasPrefix(c.SDKKey, "fps_") {
+		return errors.New("sdk-key: a relay needs a server SDK key (fps_…)")
+	}
+	return nil
+}
+
 // Level returns the slog level of LogLevel.
 func (c Config) Level() (slog.Level, error) {
 	var l slog.Level
@@ -201,11 +232,13 @@ func (c Config) Level() (slog.Level, error) {
 	return l, nil
 }
 
-// Redacted returns a copy with secrets masked: the admin token entirely, the database
-// password only.
+// Redacted returns a copy with secrets masked: the admin token and SDK key entirely, the
+// database password only.
 func (c Config) Redacted() Config {
-	if c.AdminToken != "" {
-		c.AdminToken = "REDACTED"
+	for _, secret := range []*string{&c.AdminToken, &c.SDKKey} {
+		if *secret != "" {
+			*secret = "REDACTED"
+		}
 	}
 	if u, err := url.Parse(c.DatabaseURL); err == nil && u.User != nil {
 		if _, has := u.User.Password(); has {

@@ -66,12 +66,36 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{[]string{"--database-url", "mysql://x"}, nil, "database-url:"},
 		{[]string{"--shutdown-timeout", "soon"}, nil, "-shutdown-timeout: expected a duration"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},
+		{[]string{"--relay-from", "upstream:8080", "--sdk-key", "fps_x"}, nil, "relay-from: expected"},
+		{[]string{"--relay-from", "http://upstream:8080"}, nil, "sdk-key: a relay needs a server SDK key"},
+		{[]string{"--relay-from", "http://upstream:8080", "--sdk-key", "fpc_x"}, nil, "sdk-key: a relay needs a server SDK key"},
+		{[]string{"--relay-from", "http://upstream:8080", "--sdk-key", "fps_x", "--database-url", "postgres://db/flags"}, nil, "relay-from: a relay has no database"},
+		{nil, map[string]string{"FLAGPILOT_SDK_KEY": "fps_x"}, "sdk-key: only a relay"},
 	}
 	for _, tc := range cases {
 		_, err := Load("serve", tc.args, env(tc.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: error %v, want it to contain %q", tc.args, tc.env, err, tc.want)
 		}
+	}
+}
+
+func TestRelaySettings(t *testing.T) {
+	cfg, err := Load("serve", []string{"--relay-from", "https://flags.example.com"}, env(map[string]string{
+		"FLAGPILOT_SDK_KEY": "fps_secret",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RelayFrom != "https://flags.example.com" || cfg.SDKKey != "fps_secret" {
+		t.Fatalf("got %+v", cfg)
+	}
+	var out strings.Builder
+	if err := cfg.Redacted().Dump(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "fps_secret") || !strings.Contains(out.String(), "sdkKey: REDACTED") {
+		t.Fatalf("dump does not redact the SDK key:\n%s", out.String())
 	}
 }
 

@@ -155,6 +155,19 @@ type Store interface {
 	Close() error
 }
 
+// ChangeFeed carries change announcements between the server processes that share a store, so
+// that a change committed through one reaches the SDKs of every one. A store used by a single
+// process (SQLite) has none: the local announcement suffices.
+type ChangeFeed interface {
+	// Publish announces that what SDKs of project see in env changed; env "" means every
+	// environment. Every listener of the feed, the publisher's own included, receives it.
+	Publish(ctx context.Context, project, env string) error
+	// Listen calls changed for every announcement until ctx ends, reconnecting when the feed is
+	// lost. Announcements made while it was disconnected are lost with it, so resync is called
+	// on every (re)connection, before any announcement, to say that anything may have changed.
+	Listen(ctx context.Context, changed func(project, env string), resync func()) error
+}
+
 // Dump is a backend-neutral copy of a store's state, so a backup of one backend restores into
 // either.
 type Dump struct {

@@ -56,8 +56,8 @@ const (
 
 // handler serves OFREP.
 type handler struct {
-	cache *snapshot.Cache
-	auth  *auth.Authenticator
+	cache snapshot.Source
+	auth  auth.Verifier
 	keys  keyCache
 	log   *slog.Logger
 	opts  Options
@@ -72,7 +72,7 @@ type handler struct {
 }
 
 // New returns the OFREP handler; mount it at "/ofrep/".
-func New(cache *snapshot.Cache, authn *auth.Authenticator, logger *slog.Logger, opts Options) http.Handler {
+func New(cache snapshot.Source, authn auth.Verifier, logger *slog.Logger, opts Options) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

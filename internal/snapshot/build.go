@@ -94,6 +94,19 @@ func (c *Cache) build(k key) (*Entry, error) {
 		w.Segments = append(w.Segments, s.Segment)
 	}
 
+	e, err := FromWire(w)
+	if err != nil {
+		return nil, err
+	}
+	if c.observe != nil {
+		c.observe(k.project, k.env, time.Since(start))
+	}
+	return e, nil
+}
+
+// FromWire makes the Entry of a wire snapshot: compiled, encoded and gzipped once. A snapshot
+// that does not compile is refused.
+func FromWire(w *wire.Snapshot) (*Entry, error) {
 	compiled, err := eval.Compile(w)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUnservable, err)
@@ -106,11 +119,8 @@ func (c *Cache) build(k key) (*Entry, error) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(data) // writes to a bytes.Buffer do not fail
 	zw.Close()
-	if c.observe != nil {
-		c.observe(k.project, k.env, time.Since(start))
-	}
 	return &Entry{
-		Project: k.project, Environment: k.env, Version: version, ETag: strconv.Quote(strconv.FormatInt(version, 10)),
+		Project: w.Project, Environment: w.Environment, Version: w.Version, ETag: strconv.Quote(strconv.FormatInt(w.Version, 10)),
 		Wire: w, Compiled: compiled, JSON: data, Gzip: gz.Bytes(),
 	}, nil
 }

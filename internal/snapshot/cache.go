@@ -105,16 +105,28 @@ func (c *Cache) Get(ctx context.Context, project, env string) (*Entry, error) {
 // to subscribers. Invalidations that arrive during a build coalesce into one more build after
 // it, so a burst costs at most two builds and the last one reads the final state.
 func (c *Cache) Invalidate(project, env string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if env != "" {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		if s, ok := c.slots[key{project, env}]; ok {
 			c.rebuildLocked(s)
 		}
 		return
 	}
+	c.invalidateWhere(func(k key) bool { return k.project == project })
+}
+
+// InvalidateAll says that anything may have changed, as when announcements of changes may have
+// been missed: every cached environment is rebuilt as by Invalidate.
+func (c *Cache) InvalidateAll() {
+	c.invalidateWhere(func(key) bool { return true })
+}
+
+func (c *Cache) invalidateWhere(match func(key) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for k, s := range c.slots {
-		if k.project == project {
+		if match(k) {
 			c.rebuildLocked(s)
 		}
 	}

@@ -230,6 +230,27 @@ func TestABurstOfInvalidationsCoalesces(t *testing.T) {
 	}
 }
 
+// After missed announcements (a replica's change feed reconnected), InvalidateAll rebuilds every
+// cached environment of every project.
+func TestInvalidateAllRebuildsEverything(t *testing.T) {
+	f := newFixture(t)
+	f.shop(t)
+	testenv.Must(f.svc.CreateProject(admin, domain.Project{Key: "blog"})).OK(t)
+	testenv.Must(f.svc.CreateEnvironment(admin, domain.Environment{Project: "blog", Key: "production"})).OK(t)
+	for _, k := range [][2]string{{"shop", "production"}, {"shop", "staging"}, {"blog", "production"}} {
+		testenv.Must(f.cache.Get(context.Background(), k[0], k[1])).OK(t)
+	}
+	// Changes the cache was not told of, as made through another replica.
+	other := service.New(f.store, service.Options{})
+	testenv.Must(other.CreateFlag(admin, domain.Flag{Project: "shop", Key: "dark-mode", Type: wire.TypeBoolean})).OK(t)
+	testenv.Must(other.CreateFlag(admin, domain.Flag{Project: "blog", Key: "comments", Type: wire.TypeBoolean})).OK(t)
+
+	f.cache.InvalidateAll()
+	for _, k := range [][2]string{{"shop", "production"}, {"shop", "staging"}, {"blog", "production"}} {
+		f.waitFor(t, k[0], k[1], f.newestAudit(t, k[0]))
+	}
+}
+
 func TestASlowSubscriberBlocksNobody(t *testing.T) {
 	f := newFixture(t)
 	f.shop(t)

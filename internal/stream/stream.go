@@ -45,8 +45,8 @@ const (
 
 // Handler serves the SDK endpoints; mount it at "/sdk/v1/".
 type Handler struct {
-	cache *snapshot.Cache
-	authn *auth.Authenticator
+	cache snapshot.Source
+	authn auth.Verifier
 	log   *slog.Logger
 	opts  Options
 	mux   *http.ServeMux
@@ -56,8 +56,9 @@ type Handler struct {
 	closeOnce sync.Once
 }
 
-// New returns the SDK endpoints serving the snapshots of cache to SDKs that authn accepts.
-func New(cache *snapshot.Cache, authn *auth.Authenticator, logger *slog.Logger, opts Options) *Handler {
+// New returns the SDK endpoints serving the snapshots of cache (a database-backed Cache or a
+// relay's Mirror) to SDKs that authn accepts.
+func New(cache snapshot.Source, authn auth.Verifier, logger *slog.Logger, opts Options) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -231,7 +232,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 // one per stream, which at 1,000 streams of one key was most of the time a change took to reach
 // them all.
 type keyChecks struct {
-	authn  *auth.Authenticator
+	authn  auth.Verifier
 	mu     sync.Mutex
 	newest map[string]*keyCheck // by key id
 }

@@ -25,6 +25,7 @@ var migrations embed.FS
 // Store is a domain.Store in a PostgreSQL database (the schema first on its search_path).
 type Store struct {
 	*sqlstore.Store
+	pool *pgxpool.Pool
 }
 
 // Open connects to the database at url (postgres://…; pgx's parameters such as
@@ -57,7 +58,7 @@ func Open(ctx context.Context, url string, opts ...sqlstore.Option) (*Store, err
 		pool.Close()
 		return nil, err
 	}
-	return &Store{Store: s}, nil
+	return &Store{Store: s, pool: pool}, nil
 }
 
 // pgxQuerier is what a pool and a transaction have in common.
