@@ -30,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -185,6 +186,31 @@ func (c *Client) load(data []byte) error {
 	return nil
 }
 
+// versionByContent gives each flag of a snapshot made from a flag file a version derived from
+// its content, and the snapshot one derived from the whole: a file has no version counters, and
+// without them change listeners could not tell which flags an edit changed.
+func versionByContent(s *snapshot.Snapshot) error {
+	fingerprint := func(v any) (int64, error) {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return 0, err
+		}
+		h := fnv.New64a()
+		h.Write(data)
+		return int64(h.Sum64() >> 1), nil // positive, as server versions are
+	}
+	for i := range s.Flags {
+		v, err := fingerprint(s.Flags[i])
+		if err != nil {
+			return err
+		}
+		s.Flags[i].Version = v
+	}
+	v, err := fingerprint(s)
+	s.Version = v
+	return err
+}
+
 // compileFlagFile parses, validates and compiles the environment env of a flag file; env may
 // be empty when the file configures exactly one.
 func compileFlagFile(path string, data []byte, env string) (*snapshot.Snapshot, *eval.Snapshot, error) {
@@ -201,6 +227,9 @@ func compileFlagFile(path string, data []byte, env string) (*snapshot.Snapshot, 
 	}
 	raw, err := doc.Snapshot(env)
 	if err != nil {
+		return nil, nil, fmt.Errorf("sdk: %s: %w", path, err)
+	}
+	if err := versionByContent(raw); err != nil {
 		return nil, nil, fmt.Errorf("sdk: %s: %w", path, err)
 	}
 	snap, err := eval.Compile(raw)

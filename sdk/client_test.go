@@ -266,3 +266,30 @@ func TestExposuresAreExactUnderConcurrentReloads(t *testing.T) {
 		t.Fatalf("second read = %v", again)
 	}
 }
+
+// A flag file has no version counters, so the client versions its flags by content: an edit
+// tells the listeners of exactly the flags it changed.
+func TestFileReloadTellsListenersWhichFlagsChanged(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "flags.yaml", typedFlags)
+	c := newClient(t, sdk.Options{File: path, ReloadInterval: 5 * time.Millisecond})
+	killSwitch := make(chan sdk.FlagChange, 4)
+	banner := make(chan sdk.FlagChange, 4)
+	c.OnChange("kill-switch", func(ch sdk.FlagChange) { killSwitch <- ch })
+	c.OnChange("banner", func(ch sdk.FlagChange) { banner <- ch })
+
+	writeFile(t, dir, "flags.yaml", strings.Replace(typedFlags, "enabled: false", "enabled: true", 1))
+	select {
+	case ch := <-killSwitch:
+		if ch.OldVersion == 0 || ch.NewVersion == 0 || ch.OldVersion == ch.NewVersion {
+			t.Errorf("change %+v does not carry both versions", ch)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change reported for the edited flag")
+	}
+	select {
+	case ch := <-banner:
+		t.Errorf("a change was reported for a flag the edit did not touch: %+v", ch)
+	case <-time.After(100 * time.Millisecond):
+	}
+}

@@ -8,8 +8,8 @@ import (
 )
 
 // TestDependencies keeps the SDK light for the services that import it: the model and the
-// engine use only the standard library, and the client adds only the YAML parser for flag
-// files.
+// engine use only the standard library, the client adds only the YAML parser for flag files,
+// and only the OpenFeature provider depends on the OpenFeature SDK.
 func TestDependencies(t *testing.T) {
 	const self = "github.com/flagpilot/flagpilot/sdk"
 	allowed := map[string][]string{
@@ -17,6 +17,8 @@ func TestDependencies(t *testing.T) {
 		"./eval":     nil,
 		"./flagfile": {"go.yaml.in/yaml/v3"},
 		".":          {"go.yaml.in/yaml/v3"},
+		"./ofprovider": {"go.yaml.in/yaml/v3", "github.com/open-feature/go-sdk/openfeature",
+			"github.com/open-feature/go-sdk/openfeature/internal", "github.com/open-feature/go-sdk/openfeature/internal/factory"},
 	}
 	for pkg, extra := range allowed {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).CombinedOutput()

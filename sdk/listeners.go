@@ -26,16 +26,23 @@ func (c *Client) OnChange(key string, fn func(FlagChange)) (remove func()) {
 	return c.listeners.add(&listener{key: key, flag: fn})
 }
 
-// OnAnyChange calls fn with the configuration's version after each new configuration is
-// installed, whatever changed, and returns a function that removes the listener.
-func (c *Client) OnAnyChange(fn func(version int64)) (remove func()) {
+// ConfigChange tells a listener that a new configuration was installed.
+type ConfigChange struct {
+	Version int64
+	// Flags lists the flags whose configuration changed, was added or was removed.
+	Flags []FlagChange
+}
+
+// OnAnyChange calls fn after each new configuration is installed, whatever changed, and returns
+// a function that removes the listener.
+func (c *Client) OnAnyChange(fn func(ConfigChange)) (remove func()) {
 	return c.listeners.add(&listener{any: fn})
 }
 
 type listener struct {
 	key  string
 	flag func(FlagChange)
-	any  func(int64)
+	any  func(ConfigChange)
 }
 
 // notice is one installed configuration's changes, queued for the listeners.
@@ -143,7 +150,7 @@ func (c *Client) notify(ln *listener, n notice) {
 		}
 	}()
 	if ln.any != nil {
-		ln.any(n.version)
+		ln.any(ConfigChange{Version: n.version, Flags: n.changes})
 		return
 	}
 	for _, ch := range n.changes {

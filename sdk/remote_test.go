@@ -276,7 +276,7 @@ func TestStreamFailuresAndListeners(t *testing.T) {
 	var changes []sdk.FlagChange
 	var versions []int64
 	c.OnChange("banner", func(ch sdk.FlagChange) { mu.Lock(); changes = append(changes, ch); mu.Unlock() })
-	c.OnAnyChange(func(v int64) { mu.Lock(); versions = append(versions, v); mu.Unlock() })
+	c.OnAnyChange(func(ch sdk.ConfigChange) { mu.Lock(); versions = append(versions, ch.Version); mu.Unlock() })
 	other := c.OnChange("other", func(sdk.FlagChange) { t.Error("a listener of another flag was called") })
 	defer other()
 
@@ -355,7 +355,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.OnAnyChange(func(int64) {})
+		c.OnAnyChange(func(sdk.ConfigChange) {})
 		clients = append(clients, c)
 	}
 	// one client polling while its stream is refused
