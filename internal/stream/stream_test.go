@@ -43,7 +43,7 @@ type fixture struct {
 	keyID     string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB, options ...func(*stream.Options)) *fixture {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "flagpilot.db"))
 	if err != nil {
@@ -52,7 +52,11 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { store.Close() })
 	cache := snapshot.New(store, snapshot.Options{})
 	f := &fixture{store: store, svc: service.New(store, service.Options{OnChange: cache.Invalidate})}
-	f.handler = stream.New(cache, &auth.Authenticator{Store: store}, nil, stream.Options{Heartbeat: 20 * time.Millisecond})
+	opts := stream.Options{Heartbeat: 20 * time.Millisecond}
+	for _, o := range options {
+		o(&opts)
+	}
+	f.handler = stream.New(cache, &auth.Authenticator{Store: store}, nil, opts)
 	srv := httptest.NewUnstartedServer(f.handler)
 	// Short, so that a stream relying on the server's write deadline would be cut mid-test.
 	srv.Config.WriteTimeout = 200 * time.Millisecond
@@ -73,12 +77,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) toggle(t *testing.T, on bool) {
+func (f *fixture) toggle(t testing.TB, on bool) {
 	t.Helper()
 	testenv.Must(f.svc.ToggleFlag(admin, "shop", "new-checkout", "production", on, service.AnyVersion)).OK(t)
 }
 
-func (f *fixture) newestAudit(t *testing.T) int64 {
+func (f *fixture) newestAudit(t testing.TB) int64 {
 	t.Helper()
 	return testenv.Must(f.store.ListAudit(context.Background(), domain.AuditFilter{Project: "shop", Limit: 1})).OK(t)[0].ID
 }
@@ -86,7 +90,7 @@ func (f *fixture) newestAudit(t *testing.T) int64 {
 // rawClient does not decompress, so tests see what the server sent.
 var rawClient = &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
 
-func (f *fixture) get(t *testing.T, path string, header ...string) (*http.Response, []byte) {
+func (f *fixture) get(t testing.TB, path string, header ...string) (*http.Response, []byte) {
 	t.Helper()
 	req := testenv.Must(http.NewRequest(http.MethodGet, f.url+path, nil)).OK(t)
 	for i := 0; i < len(header); i += 2 {
@@ -97,7 +101,7 @@ func (f *fixture) get(t *testing.T, path string, header ...string) (*http.Respon
 	return resp, testenv.Must(io.ReadAll(resp.Body)).OK(t)
 }
 
-func decodeSnapshot(t *testing.T, data []byte) wire.Snapshot {
+func decodeSnapshot(t testing.TB, data []byte) wire.Snapshot {
 	t.Helper()
 	var s wire.Snapshot
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -250,7 +254,7 @@ type sse struct {
 	cancel context.CancelFunc
 }
 
-func (f *fixture) open(t *testing.T, key, lastEventID string) *sse {
+func (f *fixture) open(t testing.TB, key, lastEventID string) *sse {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req := testenv.Must(http.NewRequestWithContext(ctx, http.MethodGet, f.url+"/sdk/v1/stream", nil)).OK(t)
@@ -310,7 +314,7 @@ func (f *fixture) open(t *testing.T, key, lastEventID string) *sse {
 }
 
 // next returns the next snapshot event, skipping heartbeats, or fails after within.
-func (s *sse) next(t *testing.T, within time.Duration) event {
+func (s *sse) next(t testing.TB, within time.Duration) event {
 	t.Helper()
 	timeout := time.After(within)
 	for {
@@ -326,7 +330,7 @@ func (s *sse) next(t *testing.T, within time.Duration) event {
 }
 
 // quiet fails when a snapshot event arrives within d.
-func (s *sse) quiet(t *testing.T, d time.Duration) {
+func (s *sse) quiet(t testing.TB, d time.Duration) {
 	t.Helper()
 	timeout := time.After(d)
 	for {
@@ -342,7 +346,7 @@ func (s *sse) quiet(t *testing.T, d time.Duration) {
 }
 
 // ended fails unless the server ends the stream within d.
-func (s *sse) ended(t *testing.T, d time.Duration) {
+func (s *sse) ended(t testing.TB, d time.Duration) {
 	t.Helper()
 	select {
 	case <-s.done:
@@ -351,7 +355,7 @@ func (s *sse) ended(t *testing.T, d time.Duration) {
 	}
 }
 
-func (ev event) snapshot(t *testing.T) wire.Snapshot {
+func (ev event) snapshot(t testing.TB) wire.Snapshot {
 	t.Helper()
 	if ev.name != "snapshot" {
 		t.Fatalf("event %q, want snapshot", ev.name)
