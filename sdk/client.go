@@ -251,7 +251,10 @@ func (c *Client) install(model *snapshot.Snapshot, snap *eval.Snapshot) {
 	c.listeners.changed(prev, snap)
 }
 
-func (c *Client) markReady() { c.readyOnce.Do(func() { close(c.ready) }) }
+func (c *Client) markReady() {
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.listeners.statusChanged(StatusChange{Status: StatusReady})
+}
 
 // Ready reports whether the client serves a configuration from its source of truth: the flag
 // file, or in server mode a snapshot from the server (a bootstrap does not count). Once ready,

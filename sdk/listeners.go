@@ -39,16 +39,53 @@ func (c *Client) OnAnyChange(fn func(ConfigChange)) (remove func()) {
 	return c.listeners.add(&listener{any: fn})
 }
 
-type listener struct {
-	key  string
-	flag func(FlagChange)
-	any  func(ConfigChange)
+// Status is how a server-mode client stands with its server.
+type Status string
+
+const (
+	// StatusReady: the client follows the server; its configuration is current.
+	StatusReady Status = "ready"
+	// StatusStale: the server cannot be reached; the client serves the last configuration it
+	// had (from the server or a bootstrap) while it reconnects.
+	StatusStale Status = "stale"
+	// StatusError: the server cannot be reached and the client has no configuration at all;
+	// every evaluation serves the caller's default.
+	StatusError Status = "error"
+)
+
+// StatusChange tells a listener that the client's status changed, and why.
+type StatusChange struct {
+	Status Status
+	Err    error // the failure behind stale and error
 }
 
-// notice is one installed configuration's changes, queued for the listeners.
+// OnStatus calls fn each time a server-mode client's status changes, and returns a function
+// that removes the listener. A flag-file client is ready from the start and never changes.
+func (c *Client) OnStatus(fn func(StatusChange)) (remove func()) {
+	return c.listeners.add(&listener{status: fn})
+}
+
+// Status returns the client's status as last announced to OnStatus listeners; empty before a
+// server-mode client has first succeeded or failed, and for flag-file clients.
+func (c *Client) Status() Status {
+	c.listeners.mu.Lock()
+	defer c.listeners.mu.Unlock()
+	return c.listeners.status
+}
+
+type listener struct {
+	key    string
+	flag   func(FlagChange)
+	any    func(ConfigChange)
+	status func(StatusChange)
+}
+
+// notice is one installed configuration's changes, or one status change, queued for the
+// listeners.
 type notice struct {
 	version int64
 	changes []FlagChange
+	status  *StatusChange
 }
 
 // listeners keeps the registered listeners and a queue of notices. changed only appends to the
@@ -59,6 +96,7 @@ type listeners struct {
 	queue  []notice
 	wake   chan struct{} // capacity 1: a notice is queued
 	closed bool
+	status Status // the last status announced
 }
 
 func (l *listeners) add(ln *listener) func() {
@@ -104,6 +142,22 @@ func (l *listeners) changed(prev, next *eval.Snapshot) {
 			}
 		}
 	}
+	l.enqueue(n)
+}
+
+// statusChanged queues a status notice when the status differs from the last one.
+func (l *listeners) statusChanged(sc StatusChange) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sc.Status == l.status || l.wake == nil || l.closed {
+		return
+	}
+	l.status = sc.Status
+	l.enqueue(notice{status: &sc})
+}
+
+// enqueue adds a notice and wakes the listeners' goroutine; l.mu is held.
+func (l *listeners) enqueue(n notice) {
 	l.queue = append(l.queue, n)
 	select {
 	case l.wake <- struct{}{}:
@@ -149,7 +203,15 @@ func (c *Client) notify(ln *listener, n notice) {
 			c.log.Error("change listener panicked", "panic", r)
 		}
 	}()
-	if ln.any != nil {
+	switch {
+	case n.status != nil:
+		if ln.status != nil {
+			ln.status(*n.status)
+		}
+		return
+	case ln.status != nil:
+		return
+	case ln.any != nil:
 		ln.any(ConfigChange{Version: n.version, Flags: n.changes})
 		return
 	}

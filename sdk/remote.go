@@ -189,6 +189,11 @@ func (c *Client) follow() {
 			attempt = 0
 		}
 		r.setError(err)
+		if c.current.Load() != nil {
+			c.listeners.statusChanged(StatusChange{Status: StatusStale, Err: err})
+		} else {
+			c.listeners.statusChanged(StatusChange{Status: StatusError, Err: err})
+		}
 		delay := backoff(r.backoffB, r.backoffM, attempt)
 		attempt++
 		c.log.Warn("stream to the server failed; polling until it reconnects", "error", err, "reconnect_in", delay)

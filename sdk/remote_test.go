@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -279,6 +280,15 @@ func TestStreamFailuresAndListeners(t *testing.T) {
 	c.OnAnyChange(func(ch sdk.ConfigChange) { mu.Lock(); versions = append(versions, ch.Version); mu.Unlock() })
 	other := c.OnChange("other", func(sdk.FlagChange) { t.Error("a listener of another flag was called") })
 	defer other()
+	var statuses []sdk.Status
+	c.OnStatus(func(sc sdk.StatusChange) {
+		mu.Lock()
+		statuses = append(statuses, sc.Status)
+		mu.Unlock()
+		if sc.Status != sdk.StatusReady && sc.Err == nil {
+			t.Errorf("status %s without the failure behind it", sc.Status)
+		}
+	})
 
 	// Exposures counted before and after a snapshot swap all add up, as after a file reload.
 	before := c.Exposures()["banner"]["current"]
@@ -309,13 +319,19 @@ func TestStreamFailuresAndListeners(t *testing.T) {
 	f.set("v3")
 	eventually(t, "v3 by polling", func() bool { return banner(c) == "v3" })
 
-	// The server is away entirely: the last known value keeps serving.
+	// The server is away entirely: the last known value keeps serving, and the client says
+	// it is stale.
 	f.with(func(f *fakeServer) { f.snapshotStatus = http.StatusBadGateway })
 	f.set("v4")
 	time.Sleep(100 * time.Millisecond)
 	if got := banner(c); got != "v3" || !c.Ready() {
 		t.Fatalf("with the server away: banner %q, ready %v", got, c.Ready())
 	}
+	eventually(t, "the stale status", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(statuses, sdk.StatusStale)
+	})
 
 	// An invalid snapshot is ignored; the client catches up with the next valid one.
 	f.with(func(f *fakeServer) { f.snapshotStatus, f.streamStatus, f.invalid = 0, 0, true })
@@ -343,9 +359,39 @@ func TestStreamFailuresAndListeners(t *testing.T) {
 		defer mu.Unlock()
 		return len(changes) == 3 && changes[2].NewVersion == 6 && changes[2].OldVersion == 3
 	})
+	// Back with the server: ready again, after having been stale; never error, since the
+	// client always held a configuration.
+	eventually(t, "ready again", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(statuses) > 0 && statuses[len(statuses)-1] == sdk.StatusReady
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if slices.Contains(statuses, sdk.StatusError) {
+		t.Fatalf("statuses %v: error while a configuration was held", statuses)
+	}
+	for i := 1; i < len(statuses); i++ {
+		if statuses[i] == statuses[i-1] {
+			t.Fatalf("statuses %v repeat one status", statuses)
+		}
+	}
 }
 
 // Close stops everything promptly, leaves no goroutine behind, and may be called again.
+// With the server unreachable and no bootstrap, the client serves defaults and says so.
+func TestUnreachableServerWithoutConfigurationIsAnError(t *testing.T) {
+	f := newFakeServer(t, "v1")
+	opts := f.options()
+	f.srv.Close()
+	opts.StartTimeout = 50 * time.Millisecond
+	c := newClient(t, opts)
+	eventually(t, "the error status", func() bool { return c.Status() == sdk.StatusError })
+	if c.Ready() || banner(c) != "default" {
+		t.Fatalf("ready %v, banner %q", c.Ready(), banner(c))
+	}
+}
+
 func TestCloseLeavesNoGoroutines(t *testing.T) {
 	f := newFakeServer(t, "v1")
 	before := runtime.NumGoroutine()

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagpilot/flagpilot/sdk/ofprovider"
+	"github.com/open-feature/go-sdk/openfeature"
+
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/testenv"
 	"github.com/flagpilot/flagpilot/sdk"
@@ -104,6 +107,22 @@ func allServe(t *testing.T, what, want string, clients ...*sdk.Client) {
 // values; it restarts on the same data dir and address, and the clients catch up with the next
 // change without being restarted. A client started while the server is down serves its
 // bootstrap file, then the server's configuration once it is back.
+// waitEvent waits for an OpenFeature provider event of type want, skipping others.
+func waitEvent(t *testing.T, events <-chan openfeature.EventType, want openfeature.EventType) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case got := <-events:
+			if got == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", want)
+		}
+	}
+}
+
 func TestSDKClientsFollowTheServerThroughACrash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -136,6 +155,29 @@ func TestSDKClientsFollowTheServerThroughACrash(t *testing.T) {
 	}
 	allServe(t, "at start", "first", clients...)
 
+	// The first client also serves an OpenFeature application, which hears the server go and
+	// come back as provider events.
+	events := make(chan openfeature.EventType, 16)
+	domainName := t.Name()
+	if err := openfeature.SetNamedProviderAndWait(domainName, ofprovider.New(clients[0])); err != nil {
+		t.Fatal(err)
+	}
+	of := openfeature.NewClient(domainName)
+	for _, typ := range []openfeature.EventType{openfeature.ProviderStale, openfeature.ProviderReady} {
+		handler := func(openfeature.EventDetails) {
+			select {
+			case events <- typ:
+			default:
+			}
+		}
+		of.AddHandler(typ, &handler)
+	}
+	if v, err := of.StringValue(ctx, "banner", "x", openfeature.NewEvaluationContext("u1", nil)); err != nil || v != "first" {
+		t.Fatalf("through OpenFeature: %q %v", v, err)
+	}
+	// A handler added to a ready provider runs at once.
+	waitEvent(t, events, openfeature.ProviderReady)
+
 	// A change through the API reaches every client over its stream.
 	cfg = testenv.Must(c.ToggleFlag(ctx, "shop", "banner", "production", false, cfg.Version)).OK(t)
 	allServe(t, "after the toggle", "second", clients...)
@@ -151,6 +193,7 @@ func TestSDKClientsFollowTheServerThroughACrash(t *testing.T) {
 			t.Fatal("a client stopped being ready when the server went away")
 		}
 	}
+	waitEvent(t, events, openfeature.ProviderStale)
 
 	// A client started now, with a bootstrap file, serves the bootstrap.
 	boot := filepath.Join(t.TempDir(), "bootstrap.yaml")
@@ -190,6 +233,7 @@ flags:
 		t.Fatal(err)
 	}
 	allServe(t, "the bootstrapped client after the restart", "second", late)
+	waitEvent(t, events, openfeature.ProviderReady)
 	testenv.Must(c.PutFlagConfig(ctx, "shop", "banner", "production",
 		snapshot.Config{Enabled: true, OffVariant: "second", Default: snapshot.Serve{Variant: "third"}}, cfg.Version)).OK(t)
 	allServe(t, "after the restart and a change", "third", append(clients, late)...)

@@ -28,7 +28,7 @@ type Provider struct {
 	events chan openfeature.Event
 
 	mu     sync.Mutex
-	remove func() // ends the change listener; nil when not initialised
+	remove []func() // end the client listeners; nil when not initialised
 }
 
 var (
@@ -38,7 +38,7 @@ var (
 )
 
 // eventBuffer bounds the events waiting for the OpenFeature SDK to take them; when it is full,
-// further configuration-changed events are dropped rather than block the client's listener.
+// further events are dropped rather than block the client's listener.
 const eventBuffer = 16
 
 // New returns a provider evaluating with client.
@@ -58,7 +58,8 @@ func (p *Provider) Init(evalCtx openfeature.EvaluationContext) error {
 }
 
 // InitWithContext waits until the client holds a configuration from its file or server, or ctx
-// ends, and starts emitting PROVIDER_CONFIGURATION_CHANGED for every new configuration.
+// ends. Then it emits PROVIDER_CONFIGURATION_CHANGED for every new configuration, and
+// PROVIDER_STALE, PROVIDER_ERROR and PROVIDER_READY as the client loses and regains its server.
 func (p *Provider) InitWithContext(ctx context.Context, _ openfeature.EvaluationContext) error {
 	if err := p.client.WaitForReady(ctx); err != nil {
 		return err
@@ -66,9 +67,25 @@ func (p *Provider) InitWithContext(ctx context.Context, _ openfeature.Evaluation
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.remove == nil {
-		p.remove = p.client.OnAnyChange(p.configChanged)
+		p.remove = []func(){p.client.OnAnyChange(p.configChanged), p.client.OnStatus(p.statusChanged)}
 	}
 	return nil
+}
+
+func (p *Provider) statusChanged(sc sdk.StatusChange) {
+	ev := openfeature.Event{ProviderName: "flagpilot"}
+	switch sc.Status {
+	case sdk.StatusReady:
+		ev.EventType, ev.Message = openfeature.ProviderReady, "following the server again"
+	case sdk.StatusStale:
+		ev.EventType, ev.Message = openfeature.ProviderStale, "the server cannot be reached; serving the last configuration"
+	default:
+		ev.EventType, ev.Message, ev.ErrorCode = openfeature.ProviderError, "the server cannot be reached", openfeature.ProviderNotReadyCode
+	}
+	if sc.Err != nil {
+		ev.Message += ": " + sc.Err.Error()
+	}
+	p.emit(ev)
 }
 
 func (p *Provider) configChanged(ch sdk.ConfigChange) {
@@ -85,6 +102,11 @@ func (p *Provider) configChanged(ch sdk.ConfigChange) {
 			EventMetadata: map[string]any{"version": ch.Version},
 		},
 	}
+	p.emit(ev)
+}
+
+// emit queues an event without ever blocking the client's listener goroutine.
+func (p *Provider) emit(ev openfeature.Event) {
 	select {
 	case p.events <- ev:
 	default:
@@ -95,10 +117,10 @@ func (p *Provider) configChanged(ch sdk.ConfigChange) {
 func (p *Provider) Shutdown() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.remove != nil {
-		p.remove()
-		p.remove = nil
+	for _, remove := range p.remove {
+		remove()
 	}
+	p.remove = nil
 }
 
 // ShutdownWithContext is Shutdown.
