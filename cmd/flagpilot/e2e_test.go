@@ -282,6 +282,34 @@ func TestCLI(t *testing.T) {
 		return stdout
 	}
 
+	t.Run("projects and environments", func(t *testing.T) {
+		cli(t, "projects", "create", "blog", "--name", "Blog", "--description", "The company blog")
+		if out := cli(t, "projects", "list"); !strings.Contains(out, "blog ") || !strings.Contains(out, "shop ") || !strings.Contains(out, "The company blog") {
+			t.Errorf("projects list:\n%s", out)
+		}
+		blog := append(slices.Clone(env), "FLAGPILOT_PROJECT=blog")
+		if _, stderr, code := runBinaryEnv(t, blog, "envs", "create", "staging", "--comment", "first stage"); code != exitOK {
+			t.Fatalf("envs create: exit %d: %s", code, stderr)
+		}
+		out, _, _ := runBinaryEnv(t, blog, "envs", "list", "--json")
+		var envs apiclient.Page[domain.Environment]
+		if err := json.Unmarshal([]byte(out), &envs); err != nil || len(envs.Items) != 1 || envs.Items[0].Key != "staging" || envs.Items[0].Name != "staging" {
+			t.Fatalf("envs list --json: %s (%v)", out, err)
+		}
+		// A second project with the same key is refused with the server's message.
+		_, stderr, code := runBinaryEnv(t, env, "projects", "create", "blog")
+		if code != exitFail || !strings.Contains(stderr, "blog") {
+			t.Errorf("duplicate project: exit %d: %s", code, stderr)
+		}
+		if _, stderr, code := runBinaryEnv(t, blog, "envs", "delete", "staging"); code != exitOK {
+			t.Fatalf("envs delete: exit %d: %s", code, stderr)
+		}
+		cli(t, "projects", "delete", "blog")
+		if out := cli(t, "projects", "list"); strings.Contains(out, "blog ") {
+			t.Errorf("projects list after delete:\n%s", out)
+		}
+	})
+
 	t.Run("flags", func(t *testing.T) {
 		cli(t, "flags", "create", "new-checkout", "--type", "boolean", "--description", "Redesigned checkout", "--tag", "checkout")
 		cli(t, "flags", "create", "theme", "--type", "string", "--variant", "light=#fff", "--variant", "dark=#000", "--tag", "ui,web")

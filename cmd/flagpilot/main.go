@@ -36,6 +36,8 @@ func commands() []command {
 		{"config", "print the effective server configuration (config dump), secrets redacted", runConfig},
 		{"validate", "check flag files and report every problem with its line", runValidate},
 		{"eval", "evaluate a flag from a flag file for a context", runEval},
+		{"projects", "list, create and delete the projects on a server", group("projects", projectsCommands())},
+		{"envs", "list, create and delete the environments of a project on a server", group("envs", envsCommands())},
 		{"flags", "list, show, create, toggle and delete the flags of a project on a server", group("flags", flagsCommands())},
 		{"segments", "list, show, create and delete the segments of a project on a server", group("segments", segmentsCommands())},
 		{"import", "create or update a project's flags and segments on a server from a flag file", runImport},
