@@ -13,11 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flagpilot/flagpilot/internal/retry"
 
 	"github.com/flagpilot/flagpilot/internal/auth"
 	"github.com/flagpilot/flagpilot/internal/domain"
@@ -90,24 +91,10 @@ func (r *Relay) Ready(context.Context) error {
 
 // Run follows the upstream until ctx ends, reconnecting whenever the stream is lost.
 func (r *Relay) Run(ctx context.Context) error {
-	var retry time.Duration
-	for {
-		connected, err := r.follow(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if connected {
-			retry = 0
-		}
-		retry = min(max(2*retry, minRetry), maxRetry)
-		wait := retry/2 + rand.N(retry/2+1)
+	retry.Forever(ctx, minRetry, maxRetry, r.follow, func(err error, wait time.Duration) {
 		r.log.Warn("lost the upstream stream; reconnecting", "error", err, "retry_in", wait)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	})
+	return nil
 }
 
 // follow fetches the snapshot when the relay has none yet, so that it becomes ready even where

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"time"
+
+	"github.com/flagpilot/flagpilot/internal/retry"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,24 +71,11 @@ func (n *Notifier) Publish(ctx context.Context, project, env string) error {
 // Listen follows the channel on a connection of its own, outside the pool: it stays busy
 // waiting for notifications, and the pool would otherwise recycle it.
 func (n *Notifier) Listen(ctx context.Context, changed func(project, env string), resync func()) error {
-	retry := time.Duration(0)
-	for {
-		connected, err := n.listen(ctx, changed, resync)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if connected {
-			retry = 0
-		}
-		retry = min(max(2*retry, minListenRetry), maxListenRetry)
-		wait := retry/2 + rand.N(retry/2+1)
+	listen := func(ctx context.Context) (bool, error) { return n.listen(ctx, changed, resync) }
+	retry.Forever(ctx, minListenRetry, maxListenRetry, listen, func(err error, wait time.Duration) {
 		n.log.Warn("lost the change feed; reconnecting", "error", err, "retry_in", wait)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	})
+	return nil
 }
 
 // listen connects, listens and delivers notifications until the connection fails or ctx
