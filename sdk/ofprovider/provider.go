@@ -134,65 +134,46 @@ func (p *Provider) EventChannel() <-chan openfeature.Event { return p.events }
 
 // BooleanEvaluation evaluates a boolean flag.
 func (p *Provider) BooleanEvaluation(ctx context.Context, flag string, def bool, flatCtx openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
-	ec, fail := evaluationContext(flatCtx)
-	if fail != nil {
-		return openfeature.BoolResolutionDetail{Value: def, ProviderResolutionDetail: *fail}
-	}
-	d := p.client.BoolDetail(ctx, flag, def, ec)
-	return openfeature.BoolResolutionDetail{Value: d.Value, ProviderResolutionDetail: resolution(d)}
+	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[bool] { return p.client.BoolDetail(ctx, flag, def, ec) })
+	return openfeature.BoolResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // StringEvaluation evaluates a string flag.
 func (p *Provider) StringEvaluation(ctx context.Context, flag string, def string, flatCtx openfeature.FlattenedContext) openfeature.StringResolutionDetail {
-	ec, fail := evaluationContext(flatCtx)
-	if fail != nil {
-		return openfeature.StringResolutionDetail{Value: def, ProviderResolutionDetail: *fail}
-	}
-	d := p.client.StringDetail(ctx, flag, def, ec)
-	return openfeature.StringResolutionDetail{Value: d.Value, ProviderResolutionDetail: resolution(d)}
+	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[string] { return p.client.StringDetail(ctx, flag, def, ec) })
+	return openfeature.StringResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // FloatEvaluation evaluates a number flag.
 func (p *Provider) FloatEvaluation(ctx context.Context, flag string, def float64, flatCtx openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
-	ec, fail := evaluationContext(flatCtx)
-	if fail != nil {
-		return openfeature.FloatResolutionDetail{Value: def, ProviderResolutionDetail: *fail}
-	}
-	d := p.client.FloatDetail(ctx, flag, def, ec)
-	return openfeature.FloatResolutionDetail{Value: d.Value, ProviderResolutionDetail: resolution(d)}
+	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[float64] { return p.client.FloatDetail(ctx, flag, def, ec) })
+	return openfeature.FloatResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // IntEvaluation evaluates a number flag as an integer; a fractional value is a type mismatch.
 func (p *Provider) IntEvaluation(ctx context.Context, flag string, def int64, flatCtx openfeature.FlattenedContext) openfeature.IntResolutionDetail {
-	ec, fail := evaluationContext(flatCtx)
-	if fail != nil {
-		return openfeature.IntResolutionDetail{Value: def, ProviderResolutionDetail: *fail}
-	}
-	d := p.client.IntDetail(ctx, flag, def, ec)
-	return openfeature.IntResolutionDetail{Value: d.Value, ProviderResolutionDetail: resolution(d)}
+	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[int64] { return p.client.IntDetail(ctx, flag, def, ec) })
+	return openfeature.IntResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // ObjectEvaluation evaluates a JSON flag.
 func (p *Provider) ObjectEvaluation(ctx context.Context, flag string, def any, flatCtx openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
-	ec, fail := evaluationContext(flatCtx)
-	if fail != nil {
-		return openfeature.InterfaceResolutionDetail{Value: def, ProviderResolutionDetail: *fail}
-	}
-	d := p.client.ObjectDetail(ctx, flag, def, ec)
-	return openfeature.InterfaceResolutionDetail{Value: d.Value, ProviderResolutionDetail: resolution(d)}
+	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[any] { return p.client.ObjectDetail(ctx, flag, def, ec) })
+	return openfeature.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
-// evaluationContext converts OpenFeature's flattened context, whose "targetingKey" member is the
-// targeting key; an attribute of a type Flagpilot cannot compare is an INVALID_CONTEXT error.
-func evaluationContext(flat openfeature.FlattenedContext) (sdk.Context, *openfeature.ProviderResolutionDetail) {
+// evaluate converts the context and evaluates with detail; an invalid context serves def with
+// INVALID_CONTEXT.
+func evaluate[T any](flat openfeature.FlattenedContext, def T, detail func(sdk.Context) sdk.Detail[T]) (T, openfeature.ProviderResolutionDetail) {
 	ec, err := eval.ContextFromMap(flat)
 	if err != nil {
-		return sdk.Context{}, &openfeature.ProviderResolutionDetail{
+		return def, openfeature.ProviderResolutionDetail{
 			Reason:          openfeature.ErrorReason,
 			ResolutionError: openfeature.NewInvalidContextResolutionError(err.Error()),
 		}
 	}
-	return ec, nil
+	d := detail(ec)
+	return d.Value, resolution(d)
 }
 
 func resolution[T any](d sdk.Detail[T]) openfeature.ProviderResolutionDetail {
