@@ -70,6 +70,17 @@ func startServerWith(t *testing.T, token string, args ...string) *server {
 // end of the test at the latest.
 func startServe(t *testing.T, env []string, args ...string) (s *server, printedToken string) {
 	t.Helper()
+	s, printedToken, err := launchServe(t, env, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, printedToken
+}
+
+// launchServe is startServe, returning an error when the server exits before listening (a port
+// still taken, for one); args may override --addr.
+func launchServe(t *testing.T, env []string, args ...string) (s *server, printedToken string, err error) {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "text"}, args...)...)
 	cmd.Env = append(testEnv(), env...)
 	// A pipe of our own, not StdoutPipe: the reader below outlives the wait for the process.
@@ -113,11 +124,11 @@ func startServe(t *testing.T, env []string, args ...string) (s *server, printedT
 	case st := <-listening:
 		s.url, printedToken = st.url, st.printedToken
 	case <-s.done:
-		t.Fatalf("the server exited before listening:\n%s", s.out)
+		return nil, "", fmt.Errorf("the server exited before listening:\n%s", s.out)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the server did not listen within 30s:\n%s", s.out)
 	}
-	return s, printedToken
+	return s, printedToken, nil
 }
 
 // kill stops the server the hard way, as a crash or an OOM killer would, and waits for it.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,58 +26,15 @@ func startServerAt(t *testing.T, dataDir, token, addr string) *server {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		s, err := launchServer(t, dataDir, token, addr)
+		s, _, err := launchServe(t, []string{"FLAGPILOT_ADMIN_TOKEN=" + token}, "--addr", addr, "--data-dir", dataDir)
 		if err == nil {
+			s.token = token
 			return s
 		}
 		if time.Now().After(deadline) {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func launchServer(t *testing.T, dataDir, token, addr string) (*server, error) {
-	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", addr, "--data-dir", dataDir, "--log-format", "text")
-	cmd.Env = append(testEnv(), "FLAGPILOT_ADMIN_TOKEN="+token)
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{token: token, cmd: cmd, out: &testenv.Buffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = w, s.out
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		r.Close()
-		t.Fatal(err)
-	}
-	go func() {
-		cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(s.kill)
-	listening := make(chan string, 1)
-	go func() {
-		defer r.Close()
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			line := sc.Text()
-			s.out.Write([]byte(line + "\n"))
-			if u, ok := strings.CutPrefix(line, "Flagpilot is listening on "); ok {
-				listening <- u
-			}
-		}
-	}()
-	select {
-	case s.url = <-listening:
-		return s, nil
-	case <-s.done:
-		return nil, fmt.Errorf("the server on %s exited before listening:\n%s", addr, s.out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the server did not listen within 30s:\n%s", s.out)
-		return nil, nil
 	}
 }
 
