@@ -1,4 +1,4 @@
-// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in nanoseconds and
+// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in about 100 ns and
 // without allocating, from a configuration it holds in memory.
 //
 // In offline mode the configuration comes from a flag file, reloaded when the file changes:
