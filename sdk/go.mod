@@ -2,7 +2,12 @@ module github.com/flagpilot/flagpilot/sdk
 
 go 1.26.0
 
-require go.yaml.in/yaml/v3 v3.0.6
+require (
+	github.com/DataDog/sketches-go v1.4.8
+	go.yaml.in/yaml/v3 v3.0.6
+)
+
+require google.golang.org/protobuf v1.36.11 // indirect
 
 require (
 	github.com/open-feature/go-sdk v1.20.0

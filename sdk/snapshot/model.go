@@ -139,6 +139,9 @@ type Config struct {
 	Prerequisites []Prerequisite `json:"prerequisites,omitempty"`
 	Rules         []Rule         `json:"rules,omitempty"`
 	Default       Serve          `json:"default"`
+	// Monitor asks SDKs to attribute request outcomes and tracked metrics to the variant each
+	// unit is served, so that the flag's variants can be compared; a guarded rollout sets it.
+	Monitor bool `json:"monitor,omitempty"`
 }
 
 // SegmentRule matches when all its clauses match.

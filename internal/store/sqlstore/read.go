@@ -91,12 +91,12 @@ func (r reader) dumpFlags(ctx context.Context) ([]domain.Flag, error) {
 }
 
 const flagConfigCols = `project, flag, environment, enabled, off_variant, prerequisites, rules,
-	default_serve, version, updated_at`
+	default_serve, version, updated_at, monitor`
 
 func scanFlagConfig(s scanner) (c domain.FlagConfig, err error) {
 	err = s.Scan(&c.Project, &c.Flag, &c.Environment, &c.Enabled, &c.OffVariant,
 		jsonColumn{&c.Prerequisites}, jsonColumn{&c.Rules}, jsonColumn{&c.Default}, &c.Version,
-		&c.UpdatedAt)
+		&c.UpdatedAt, &c.Monitor)
 	return c, err
 }
 

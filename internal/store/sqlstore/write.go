@@ -132,10 +132,10 @@ func (w *writer) PutFlagConfig(ctx context.Context, c domain.FlagConfig, baseVer
 		return w.insertFlagConfig(ctx, c, 1)
 	}
 	n, err := w.tx.Exec(ctx, `UPDATE flag_configs SET enabled = $4, off_variant = $5,
-		prerequisites = $6, rules = $7, default_serve = $8, updated_at = $9, version = $10
+		prerequisites = $6, rules = $7, default_serve = $8, updated_at = $9, version = $10, monitor = $12
 		WHERE project = $1 AND flag = $2 AND environment = $3 AND version = $11`,
 		c.Project, c.Flag, c.Environment, c.Enabled, c.OffVariant, jsonValue{c.Prerequisites},
-		jsonValue{c.Rules}, jsonValue{c.Default}, ts(c.UpdatedAt), baseVersion+1, baseVersion)
+		jsonValue{c.Rules}, jsonValue{c.Default}, ts(c.UpdatedAt), baseVersion+1, baseVersion, c.Monitor)
 	return w.versioned(ctx, n, err, "flag configuration", c.Project+"/"+c.Flag+"/"+c.Environment,
 		baseVersion, `SELECT version FROM flag_configs
 		WHERE project = $1 AND flag = $2 AND environment = $3`, c.Project, c.Flag, c.Environment)
@@ -145,7 +145,7 @@ func (w *writer) insertFlagConfig(ctx context.Context, c domain.FlagConfig, vers
 	return w.insert(ctx, "flag configuration", c.Project+"/"+c.Flag+"/"+c.Environment,
 		"flag_configs", flagConfigCols,
 		c.Project, c.Flag, c.Environment, c.Enabled, c.OffVariant, jsonValue{c.Prerequisites},
-		jsonValue{c.Rules}, jsonValue{c.Default}, version, ts(c.UpdatedAt))
+		jsonValue{c.Rules}, jsonValue{c.Default}, version, ts(c.UpdatedAt), c.Monitor)
 }
 
 func (w *writer) CreateSegment(ctx context.Context, s domain.Segment) error {
