@@ -1,0 +1,465 @@
+package rollout
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Arm is one arm's telemetry within one window.
+type Arm struct {
+	// Units counts distinct units exposed; the SRM test compares the arms' units.
+	Units    int64 `json:"units"`
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+	// LatencyN requests had a duration; SumLog and SumLogSq are the sums of the natural log
+	// of their durations in milliseconds and of its square.
+	LatencyN int64   `json:"latencyN"`
+	SumLog   float64 `json:"sumLog"`
+	SumLogSq float64 `json:"sumLogSq"`
+}
+
+// Window is the telemetry of one tick of the current step, treatment against control.
+type Window struct {
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Treatment Arm       `json:"treatment"`
+	Control   Arm       `json:"control"`
+}
+
+// Action is what the controller should do after a tick.
+type Action string
+
+const (
+	Continue Action = "continue" // keep the current step
+	Advance  Action = "advance"  // move to the next step
+	Hold     Action = "hold"     // keep the step and do not advance, for now
+	Pause    Action = "pause"    // stop deciding until a person resumes
+	Freeze   Action = "freeze"   // the control suffers too: neither advance nor roll back
+	Rollback Action = "rollback" // serve control to everyone and end the rollout
+	Complete Action = "complete" // the rollout reached 100 %
+)
+
+// Decision is the engine's verdict at a tick with the evidence behind it.
+type Decision struct {
+	Action Action `json:"action"`
+	// Reason is machine-readable: "critical:error_rate", "circuit_breaker", "srm",
+	// "warning:latency", "advance:evidence", "advance:step_cap", "watermark", ...
+	Reason   string     `json:"reason"`
+	Metric   Metric     `json:"metric,omitempty"`
+	LogE     float64    `json:"logE,omitempty"` // the evidence that triggered it, if any
+	Step     int        `json:"step"`
+	Share    float64    `json:"share"`
+	Evidence []Evidence `json:"evidence"`
+}
+
+// Evidence is the state of one guardrail's tests at a tick.
+type Evidence struct {
+	Metric Metric `json:"metric"`
+	// Log e-values: of harm beyond the tolerance (rollback), of any harm (warning), and of
+	// non-inferiority within the margin in the current step (advance).
+	LogECritical       float64 `json:"logECritical"`
+	LogEWarning        float64 `json:"logEWarning"`
+	LogENonInferiority float64 `json:"logENonInferiority"`
+	// Estimate is the relative change, treatment against control (0.5 = 50 % worse), with a
+	// 95 % interval; for error_rate over the current step, for latency over the rollout.
+	Estimate float64 `json:"estimate"`
+	Lower    float64 `json:"lower"`
+	Upper    float64 `json:"upper"`
+	// Treatment and control observations in the current step.
+	TreatmentN     int64   `json:"treatmentN"`
+	ControlN       int64   `json:"controlN"`
+	TreatmentValue float64 `json:"treatmentValue"` // error rate, or geometric-mean latency in ms
+	ControlValue   float64 `json:"controlValue"`
+	// Dispersion is the over-dispersion factor that tempers the error-rate evidence.
+	Dispersion float64 `json:"dispersion,omitempty"`
+}
+
+// State is everything the engine remembers; it is a plain value, stored between ticks.
+type State struct {
+	Step        int       `json:"step"`
+	StepStarted time.Time `json:"stepStarted"`
+	Started     time.Time `json:"started"`
+	Done        bool      `json:"done"`
+	// StepWindows and the step sums cover the windows of the current step.
+	StepWindows int       `json:"stepWindows"`
+	StepT       Arm       `json:"stepT"`
+	StepC       Arm       `json:"stepC"`
+	LastEnd     time.Time `json:"lastEnd"`
+	// QuietWindows counts consecutive windows without treatment traffic.
+	QuietWindows int       `json:"quietWindows"`
+	WarnSince    time.Time `json:"warnSince"`
+
+	ErrCrit    rateProcess    `json:"errCrit"`
+	ErrWarn    rateProcess    `json:"errWarn"`
+	ErrOK      rateProcess    `json:"errOK"`
+	LatCrit    meanProcess    `json:"latCrit"`
+	LatWarn    meanProcess    `json:"latWarn"`
+	LatOK      meanProcess    `json:"latOK"`
+	LatVar     pooledVariance `json:"latVar"`
+	Dispersion dispersion     `json:"dispersion"`
+	// Baseline is the pre-rollout control, for the global-incident check.
+	Baseline countPair  `json:"baseline"`
+	SRM      srmProcess `json:"srm"`
+	// Recent are the windows of the last circuitBreakerSpan.
+	Recent []Window `json:"recent"`
+}
+
+const (
+	circuitBreakerSpan = 15 * time.Minute
+	srmThreshold       = 1000
+	advanceThreshold   = 20
+	quietWindowsPause  = 10
+	lateWindows        = 4
+)
+
+// Engine decides one rollout.
+type Engine struct {
+	plan Plan
+	st   State
+	k    float64 // number of guardrails, for the Bonferroni split of alphaCritical
+}
+
+// New starts the engine for a rollout beginning at the first step at start.
+func New(plan Plan, start time.Time) (*Engine, error) {
+	plan = plan.WithDefaults()
+	if err := plan.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{plan: plan, k: float64(max(1, len(plan.Guardrails)))}
+	e.st = State{Started: start, StepStarted: start, SRM: srmProcess{Kappa: 1000}}
+	e.st.SRM.step(plan.Steps[0] / 100)
+	for _, g := range plan.Guardrails {
+		switch g.Metric {
+		case ErrorRate:
+			e.st.ErrCrit = newHarmProcess(1 + g.Tolerance)
+			e.st.ErrWarn = newHarmProcess(1)
+			e.st.ErrOK = newRateProcess(1+g.Margin, []float64{0.8, 1.0, 1.2})
+		case Latency:
+			e.st.LatCrit = meanProcess{Delta0: math.Log1p(g.Tolerance), Sign: 1}
+			e.st.LatWarn = meanProcess{Sign: 1}
+			e.st.LatOK = meanProcess{Delta0: math.Log1p(g.Margin), Sign: -1}
+		}
+	}
+	return e, nil
+}
+
+// Restore continues a rollout from a stored state.
+func Restore(plan Plan, st State) (*Engine, error) {
+	e, err := New(plan, st.Started)
+	if err != nil {
+		return nil, err
+	}
+	if st.Step < 0 || st.Step >= len(e.plan.Steps) {
+		return nil, fmt.Errorf("state: step %d is not a step of the plan", st.Step)
+	}
+	e.st = st
+	return e, nil
+}
+
+// State returns the engine's state, to store it.
+func (e *Engine) State() State { return e.st }
+
+// Plan returns the plan with its defaults filled in.
+func (e *Engine) Plan() Plan { return e.plan }
+
+// Share is the current treatment share in percent.
+func (e *Engine) Share() float64 { return e.plan.Steps[e.st.Step] }
+
+// Step is the index of the current step.
+func (e *Engine) Step() int { return e.st.Step }
+
+// History takes a control window from before the rollout began (everyone on control), which
+// calibrates the dispersion of error counts and the baseline error rate.
+func (e *Engine) History(control Arm) {
+	e.st.Dispersion.add(control.Requests, control.Errors)
+	e.st.Baseline.N += control.Requests
+	e.st.Baseline.X += control.Errors
+}
+
+// Observe takes the next complete window of the current step.
+func (e *Engine) Observe(w Window) {
+	st := &e.st
+	t, c := w.Treatment, w.Control
+	st.StepWindows++
+	st.StepT = addArm(st.StepT, t)
+	st.StepC = addArm(st.StepC, c)
+	if w.End.After(st.LastEnd) {
+		st.LastEnd = w.End
+	}
+	if t.Requests == 0 && t.Units == 0 {
+		st.QuietWindows++
+	} else {
+		st.QuietWindows = 0
+	}
+	st.Dispersion.add(c.Requests, c.Errors)
+	for _, p := range []*rateProcess{&st.ErrCrit, &st.ErrWarn, &st.ErrOK} {
+		p.add(t.Requests, t.Errors, c.Requests, c.Errors)
+	}
+	st.LatVar.add(t.LatencyN, t.SumLog, t.SumLogSq)
+	st.LatVar.add(c.LatencyN, c.SumLog, c.SumLogSq)
+	if t.LatencyN > 0 && c.LatencyN > 0 {
+		mt, mc := t.SumLog/float64(t.LatencyN), c.SumLog/float64(c.LatencyN)
+		for _, p := range []*meanProcess{&st.LatCrit, &st.LatWarn, &st.LatOK} {
+			p.add(mt, t.LatencyN, mc, c.LatencyN)
+		}
+	}
+	st.SRM.add(t.Units, c.Units)
+	st.Recent = append(st.Recent, w)
+	cut := 0
+	for cut < len(st.Recent) && !st.Recent[cut].End.After(st.LastEnd.Add(-circuitBreakerSpan)) {
+		cut++
+	}
+	st.Recent = append(st.Recent[:0], st.Recent[cut:]...)
+}
+
+func addArm(a, b Arm) Arm {
+	return Arm{
+		Units: a.Units + b.Units, Requests: a.Requests + b.Requests, Errors: a.Errors + b.Errors,
+		LatencyN: a.LatencyN + b.LatencyN, SumLog: a.SumLog + b.SumLog, SumLogSq: a.SumLogSq + b.SumLogSq,
+	}
+}
+
+// ErrDone is returned by AdvanceStep once the rollout has ended.
+var ErrDone = errors.New("the rollout has ended")
+
+// AdvanceStep moves to the next step at now, as the engine or a person decided. Evidence of
+// harm carries over; non-inferiority must be shown again at the new share.
+func (e *Engine) AdvanceStep(now time.Time) error {
+	st := &e.st
+	if st.Done {
+		return ErrDone
+	}
+	st.Step++
+	if st.Step >= len(e.plan.Steps)-1 {
+		st.Step = len(e.plan.Steps) - 1
+		st.Done = true
+	}
+	st.StepStarted = now
+	st.StepWindows, st.StepT, st.StepC = 0, Arm{}, Arm{}
+	st.WarnSince = time.Time{}
+	st.ErrOK.reset()
+	st.LatOK.reset()
+	st.SRM.step(e.Share() / 100)
+	return nil
+}
+
+// End marks the rollout as ended (rolled back or stopped by a person).
+func (e *Engine) End() { e.st.Done = true }
+
+// Decide returns the action for the tick at now. Checks run in DECISION.md's order, the first
+// that applies wins: incomplete data, circuit breaker, critical harm, global incident, data
+// health, warnings, advance.
+func (e *Engine) Decide(now time.Time) Decision {
+	st := &e.st
+	d := Decision{Step: st.Step, Share: e.Share(), Evidence: e.evidence()}
+	if st.Done {
+		d.Action, d.Reason = Complete, "complete"
+		return d
+	}
+	decide := func(a Action, reason string, m Metric, logE float64) Decision {
+		d.Action, d.Reason, d.Metric, d.LogE = a, reason, m, logE
+		return d
+	}
+	latest := st.LastEnd
+	if latest.Before(st.StepStarted) {
+		latest = st.StepStarted
+	}
+	if now.Sub(latest) > lateWindows*e.plan.Tick {
+		return decide(Hold, "watermark", "", 0)
+	}
+	if e.circuitBroken() {
+		return decide(Rollback, "circuit_breaker", ErrorRate, 0)
+	}
+	critical := math.Log(e.k / e.plan.AlphaCritical)
+	for _, ev := range d.Evidence {
+		if ev.LogECritical >= critical {
+			return decide(Rollback, "critical:"+string(ev.Metric), ev.Metric, ev.LogECritical)
+		}
+	}
+	if e.controlDegraded() {
+		return decide(Freeze, "global_incident", ErrorRate, 0)
+	}
+	if l := st.SRM.logE(); l >= math.Log(srmThreshold) {
+		return decide(Pause, "srm", "", l)
+	}
+	if st.QuietWindows >= quietWindowsPause {
+		return decide(Pause, "no_traffic", "", 0)
+	}
+	warning := math.Log(1 / e.plan.AlphaWarning)
+	for _, ev := range d.Evidence {
+		if ev.LogEWarning >= warning {
+			if st.WarnSince.IsZero() {
+				st.WarnSince = now
+			}
+			if now.Sub(st.WarnSince) >= e.plan.WarningHold {
+				return decide(Pause, "escalated:warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
+			}
+			return decide(Hold, "warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
+		}
+	}
+	st.WarnSince = time.Time{}
+	inStep := now.Sub(st.StepStarted)
+	if inStep < e.plan.MinSoak || st.StepWindows < 3 {
+		return decide(Continue, "soaking", "", 0)
+	}
+	if e.nonInferior(d.Evidence) {
+		return decide(Advance, "advance:evidence", "", 0)
+	}
+	if inStep >= e.plan.StepCap {
+		if e.plan.Inconclusive == AdvanceWhenInconclusive {
+			return decide(Advance, "advance:step_cap", "", 0)
+		}
+		return decide(Pause, "inconclusive", "", 0)
+	}
+	return decide(Continue, "gathering", "", 0)
+}
+
+// nonInferior reports whether every guardrail has ruled out harm beyond its margin in this
+// step, and the treatment has seen enough requests to have caught a doubling of errors.
+func (e *Engine) nonInferior(ev []Evidence) bool {
+	if float64(e.st.StepT.Requests) < e.minExposure() {
+		return false
+	}
+	for _, x := range ev {
+		if x.LogENonInferiority < math.Log(advanceThreshold) {
+			return false
+		}
+	}
+	return true
+}
+
+// minExposure is n* of DECISION.md 2.10: the treatment requests in which a doubling of the
+// error rate would have produced, on average, enough errors to be detected.
+func (e *Engine) minExposure() float64 {
+	p0 := e.st.Dispersion.rate()
+	if p0 == 0 {
+		return 0
+	}
+	const r, w = 2.0, 1.0 / 7
+	lambda := (math.Log(1/e.plan.AlphaCritical) + math.Log(1/w)) / (r*math.Log(r) - r + 1)
+	return lambda / p0
+}
+
+// circuitBroken is the catastrophic check: within the last 15 minutes at least ten treatment
+// errors at a rate of at least 25 % and five times the control's.
+func (e *Engine) circuitBroken() bool {
+	var t, c Arm
+	for _, w := range e.st.Recent {
+		t, c = addArm(t, w.Treatment), addArm(c, w.Control)
+	}
+	if t.Errors < 10 || t.Requests == 0 {
+		return false
+	}
+	rt := float64(t.Errors) / float64(t.Requests)
+	rc := 0.0
+	if c.Requests > 0 {
+		rc = float64(c.Errors) / float64(c.Requests)
+	}
+	return rt >= math.Max(0.25, 5*rc)
+}
+
+// controlDegraded reports a global incident: the control's recent error rate is at least five
+// times its rate before the rollout, so the flag is not what is failing.
+func (e *Engine) controlDegraded() bool {
+	b := e.st.Baseline
+	if b.N == 0 || b.X == 0 {
+		return false
+	}
+	var c Arm
+	for _, w := range e.st.Recent {
+		c = addArm(c, w.Control)
+	}
+	if c.Errors < 10 || c.Requests == 0 {
+		return false
+	}
+	return float64(c.Errors)/float64(c.Requests) >= 5*float64(b.X)/float64(b.N)
+}
+
+func (e *Engine) evidence() []Evidence {
+	st := &e.st
+	out := make([]Evidence, 0, len(e.plan.Guardrails))
+	for _, g := range e.plan.Guardrails {
+		ev := Evidence{Metric: g.Metric}
+		switch g.Metric {
+		case ErrorRate:
+			phi := st.Dispersion.phi()
+			ev.Dispersion = phi
+			ev.LogECritical = st.ErrCrit.logE(phi)
+			ev.LogEWarning = st.ErrWarn.logE(phi)
+			ev.LogENonInferiority = st.ErrOK.logE(phi)
+			ev.TreatmentN, ev.ControlN = st.StepT.Requests, st.StepC.Requests
+			ev.TreatmentValue = ratio(st.StepT.Errors, st.StepT.Requests)
+			ev.ControlValue = ratio(st.StepC.Errors, st.StepC.Requests)
+			ev.Estimate, ev.Lower, ev.Upper = rateRatio(st.StepT, st.StepC)
+		case Latency:
+			s2 := st.LatVar.value()
+			crit := mixtureScale(e.plan.AlphaCritical/e.k, 0.2, 0.1)
+			ev.LogECritical = st.LatCrit.logE(s2, crit)
+			ev.LogEWarning = st.LatWarn.logE(s2, mixtureScale(e.plan.AlphaWarning, 0.2, 0.1))
+			ev.LogENonInferiority = st.LatOK.logE(s2, mixtureScale(1.0/advanceThreshold, 0.2, math.Log1p(g.Margin)))
+			ev.TreatmentN, ev.ControlN = st.StepT.LatencyN, st.StepC.LatencyN
+			ev.TreatmentValue = geoMean(st.StepT)
+			ev.ControlValue = geoMean(st.StepC)
+			ev.Estimate, ev.Lower, ev.Upper = shiftInterval(st.LatWarn, s2, crit)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func ratio(x, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(x) / float64(n)
+}
+
+func geoMean(a Arm) float64 {
+	if a.LatencyN == 0 {
+		return 0
+	}
+	return math.Exp(a.SumLog / float64(a.LatencyN))
+}
+
+// rateRatio is the relative change of the error rate, treatment against control, with a 95 %
+// interval on the log scale (0.5 added to zero counts).
+func rateRatio(t, c Arm) (est, lo, hi float64) {
+	if t.Requests == 0 || c.Requests == 0 {
+		return 0, 0, 0
+	}
+	xt, xc := float64(t.Errors), float64(c.Errors)
+	if xt == 0 || xc == 0 {
+		xt, xc = xt+0.5, xc+0.5
+	}
+	l := math.Log(xt/float64(t.Requests)) - math.Log(xc/float64(c.Requests))
+	h := 1.96 * math.Sqrt(1/xt+1/xc)
+	return math.Expm1(l), math.Expm1(l - h), math.Expm1(l + h)
+}
+
+// shiftInterval is the relative latency change with its anytime-valid 95 % interval from the
+// two-sided normal-mixture confidence sequence (DECISION.md 2.5 (a)).
+func shiftInterval(p meanProcess, s2, tau float64) (est, lo, hi float64) {
+	if p.B == 0 || s2 <= 0 {
+		return 0, 0, 0
+	}
+	I := p.B / s2
+	delta := p.A / p.B
+	t2 := tau * tau
+	h := math.Sqrt((1 + t2*I) / (t2 * I * I) * (math.Log(1+t2*I) + 2*math.Log(1/0.05)))
+	return math.Expm1(delta), math.Expm1(delta - h), math.Expm1(delta + h)
+}
+
+// String summarises a decision for logs and audit comments.
+func (d Decision) String() string {
+	s := fmt.Sprintf("%s at %g%% (%s)", d.Action, d.Share, d.Reason)
+	for _, ev := range d.Evidence {
+		if ev.TreatmentN == 0 {
+			continue
+		}
+		s += fmt.Sprintf("; %s %+.1f%% [%+.1f%%, %+.1f%%] over %d treatment / %d control",
+			ev.Metric, 100*ev.Estimate, 100*ev.Lower, 100*ev.Upper, ev.TreatmentN, ev.ControlN)
+	}
+	return s
+}

@@ -1,0 +1,169 @@
+// Package rollout is the autopilot's decision engine (DECISION.md): it reads per-window
+// telemetry of a guarded rollout, treatment against the concurrent control, and decides at
+// each tick to continue, advance, hold, pause, freeze or roll back. It is pure: no I/O, the
+// clock is passed in, and its whole state is a value that can be stored and restored.
+package rollout
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Metric names a guardrail metric.
+type Metric string
+
+const (
+	// ErrorRate is the share of requests that failed, compared as a ratio of rates.
+	ErrorRate Metric = "error_rate"
+	// Latency is request duration, compared as a shift of mean log-latency.
+	Latency Metric = "latency"
+)
+
+// Guardrail is a metric the rollout must not make worse.
+type Guardrail struct {
+	Metric Metric `json:"metric"`
+	// Tolerance is the harm allowed before rolling back: for error_rate a relative increase
+	// of the rate (0.05 allows treatment 5 % above control), for latency a relative increase
+	// of the typical (geometric-mean) latency. 0 rolls back on any proven harm.
+	Tolerance float64 `json:"tolerance"`
+	// Margin is the increase a step must rule out before advancing early (non-inferiority);
+	// default 0.5 for error_rate (rate ratio 1.5) and 0.2 for latency.
+	Margin float64 `json:"margin,omitempty"`
+}
+
+// Policy says what to do when a step stays inconclusive up to its cap.
+type Policy string
+
+const (
+	AdvanceWhenInconclusive Policy = "advance"
+	WaitWhenInconclusive    Policy = "wait"
+)
+
+// Plan is a guarded rollout's configuration.
+type Plan struct {
+	// Steps are the treatment shares in percent, increasing, ending at 100.
+	Steps []float64 `json:"steps"`
+	// Tick is how often the controller decides; one window of telemetry per tick.
+	Tick time.Duration `json:"tick"`
+	// MinSoak is the least time spent in a step before advancing.
+	MinSoak time.Duration `json:"minSoak"`
+	// StepCap is the most time spent in a step while evidence stays inconclusive.
+	StepCap      time.Duration `json:"stepCap"`
+	Inconclusive Policy        `json:"inconclusive"`
+	Guardrails   []Guardrail   `json:"guardrails"`
+	// AlphaCritical bounds the chance of rolling back a harmless rollout (family-wise over
+	// the guardrails); AlphaWarning the chance of a warning hold, per guardrail.
+	AlphaCritical float64 `json:"alphaCritical"`
+	AlphaWarning  float64 `json:"alphaWarning"`
+	// WarningHold is how long a warning may hold a step before a person is asked to decide.
+	WarningHold time.Duration `json:"warningHold"`
+}
+
+// DefaultPlan is DECISION.md's defaults: 1 → 5 → 20 → 50 → 100 %, one-minute ticks, ten-minute
+// soak, thirty-minute cap, error-rate and latency guardrails with no tolerated harm.
+func DefaultPlan() Plan {
+	return Plan{
+		Steps:         []float64{1, 5, 20, 50, 100},
+		Tick:          time.Minute,
+		MinSoak:       10 * time.Minute,
+		StepCap:       30 * time.Minute,
+		Inconclusive:  AdvanceWhenInconclusive,
+		Guardrails:    []Guardrail{{Metric: ErrorRate}, {Metric: Latency}},
+		AlphaCritical: 0.01,
+		AlphaWarning:  0.10,
+		WarningHold:   30 * time.Minute,
+	}
+}
+
+// WithDefaults fills the zero fields of p from DefaultPlan.
+func (p Plan) WithDefaults() Plan {
+	d := DefaultPlan()
+	if len(p.Steps) == 0 {
+		p.Steps = d.Steps
+	}
+	if p.Tick == 0 {
+		p.Tick = d.Tick
+	}
+	if p.MinSoak == 0 {
+		p.MinSoak = d.MinSoak
+	}
+	if p.StepCap == 0 {
+		p.StepCap = d.StepCap
+	}
+	if p.Inconclusive == "" {
+		p.Inconclusive = d.Inconclusive
+	}
+	if p.Guardrails == nil {
+		p.Guardrails = d.Guardrails
+	}
+	if p.AlphaCritical == 0 {
+		p.AlphaCritical = d.AlphaCritical
+	}
+	if p.AlphaWarning == 0 {
+		p.AlphaWarning = d.AlphaWarning
+	}
+	if p.WarningHold == 0 {
+		p.WarningHold = d.WarningHold
+	}
+	p.Guardrails = slices.Clone(p.Guardrails)
+	for i := range p.Guardrails {
+		g := &p.Guardrails[i]
+		if g.Margin == 0 {
+			g.Margin = 0.5
+			if g.Metric == Latency {
+				g.Margin = 0.2
+			}
+		}
+	}
+	return p
+}
+
+// Validate reports the first invalid field of a plan (after WithDefaults), naming it.
+func (p Plan) Validate() error {
+	for i, s := range p.Steps {
+		if !(s > 0 && s <= 100) || math.IsNaN(s) {
+			return fmt.Errorf("steps[%d]: %v is not a percentage in (0, 100]", i, s)
+		}
+		if i > 0 && s <= p.Steps[i-1] {
+			return fmt.Errorf("steps[%d]: %v does not increase on the previous step %v", i, s, p.Steps[i-1])
+		}
+	}
+	if len(p.Steps) == 0 || p.Steps[len(p.Steps)-1] != 100 {
+		return fmt.Errorf("steps: the last step must be 100")
+	}
+	switch {
+	case p.Tick < time.Second:
+		return fmt.Errorf("tick: %v is shorter than one second", p.Tick)
+	case p.MinSoak < p.Tick:
+		return fmt.Errorf("minSoak: %v is shorter than the tick %v", p.MinSoak, p.Tick)
+	case p.StepCap < p.MinSoak:
+		return fmt.Errorf("stepCap: %v is shorter than minSoak %v", p.StepCap, p.MinSoak)
+	case p.Inconclusive != AdvanceWhenInconclusive && p.Inconclusive != WaitWhenInconclusive:
+		return fmt.Errorf("inconclusive: %q is not one of advance, wait", p.Inconclusive)
+	case !(p.AlphaCritical > 0 && p.AlphaCritical < 0.5):
+		return fmt.Errorf("alphaCritical: %v is not in (0, 0.5)", p.AlphaCritical)
+	case !(p.AlphaWarning > 0 && p.AlphaWarning < 0.5):
+		return fmt.Errorf("alphaWarning: %v is not in (0, 0.5)", p.AlphaWarning)
+	case p.WarningHold < 0:
+		return fmt.Errorf("warningHold: %v is negative", p.WarningHold)
+	}
+	seen := map[Metric]bool{}
+	for i, g := range p.Guardrails {
+		if g.Metric != ErrorRate && g.Metric != Latency {
+			return fmt.Errorf("guardrails[%d].metric: %q is not one of error_rate, latency", i, g.Metric)
+		}
+		if seen[g.Metric] {
+			return fmt.Errorf("guardrails[%d].metric: %q appears twice", i, g.Metric)
+		}
+		seen[g.Metric] = true
+		if !(g.Tolerance >= 0 && g.Tolerance < 10) {
+			return fmt.Errorf("guardrails[%d].tolerance: %v is not in [0, 10)", i, g.Tolerance)
+		}
+		if !(g.Margin > g.Tolerance && g.Margin < 10) {
+			return fmt.Errorf("guardrails[%d].margin: %v must exceed the tolerance %v (and be under 10)", i, g.Margin, g.Tolerance)
+		}
+	}
+	return nil
+}

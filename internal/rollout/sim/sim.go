@@ -1,0 +1,302 @@
+package sim
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/flagpilot/flagpilot/internal/rollout"
+)
+
+// Decider is what the harness drives: the autopilot's engine or a baseline.
+type Decider interface {
+	History(control rollout.Arm)
+	Observe(w rollout.Window)
+	Decide(now time.Time) rollout.Decision
+	AdvanceStep(now time.Time) error
+}
+
+// Engine builds a fresh Decider for one run.
+type Engine struct {
+	Name string
+	New  func(plan rollout.Plan, start time.Time) (Decider, error)
+}
+
+// Autopilot is the real decision engine, the one the server runs.
+var Autopilot = Engine{Name: "autopilot", New: func(plan rollout.Plan, start time.Time) (Decider, error) {
+	return rollout.New(plan, start)
+}}
+
+// Result summarises the runs of one scenario with one engine (the `flagpilot sim` contract).
+type Result struct {
+	Scenario             string         `json:"scenario"`
+	Engine               string         `json:"engine"`
+	Runs                 int            `json:"runs"`
+	Seed                 uint64         `json:"seed"`
+	RolledBack           float64        `json:"rolled_back"`
+	Paused               float64        `json:"paused"`
+	Frozen               float64        `json:"frozen"`
+	Held                 float64        `json:"held"`
+	ReachedFull          float64        `json:"reached_full"`
+	TTDMinutesP50        *float64       `json:"ttd_minutes_p50"`
+	TTDMinutesP90        *float64       `json:"ttd_minutes_p90"`
+	ExposureRequestsP50  *float64       `json:"exposure_requests_p50"`
+	ExposureRequestsP90  *float64       `json:"exposure_requests_p90"`
+	ExcessErrorsP50      *float64       `json:"excess_errors_p50"`
+	TimeToFullMinutesP50 *float64       `json:"time_to_full_minutes_p50"`
+	TimeToFullMinutesP90 *float64       `json:"time_to_full_minutes_p90"`
+	Reasons              map[string]int `json:"reasons"`
+	CPUMicrosPerTick     float64        `json:"cpu_us_per_tick"`
+}
+
+// maxMinutes ends a run that neither finished nor stopped: it is counted as stuck.
+const maxMinutes = 24 * 60
+
+// historyMinutes of control-only telemetry precede each rollout, as the server has them.
+const historyMinutes = 240
+
+// Run simulates every run of the scenario with the engine.
+func Run(s Scenario, eng Engine) (Result, error) {
+	plan := rollout.DefaultPlan()
+	plan.Steps = slices.Clone(s.Plan.Steps)
+	plan.MinSoak = time.Duration(s.Plan.MinSoakMinutes * float64(time.Minute))
+	plan.StepCap = max(plan.StepCap, plan.MinSoak)
+	plan.Guardrails = nil
+	for _, g := range s.Guardrails {
+		plan.Guardrails = append(plan.Guardrails, rollout.Guardrail{Metric: rollout.Metric(g)})
+	}
+	w := newWorld(s)
+	res := Result{Scenario: s.Name, Engine: eng.Name, Runs: s.Runs, Seed: s.Seed, Reasons: map[string]int{}}
+	var ttd, exposure, excess, full []float64
+	var ticks int
+	var busy time.Duration
+	for run := range s.Runs {
+		o, err := w.run(plan, eng, run)
+		if err != nil {
+			return Result{}, err
+		}
+		ticks += o.ticks
+		busy += o.busy
+		for r := range o.reasons {
+			res.Reasons[r]++
+		}
+		switch o.end {
+		case rollout.Rollback:
+			res.RolledBack++
+			ttd = append(ttd, o.minutes)
+			exposure = append(exposure, float64(o.treatmentRequests))
+			excess = append(excess, o.excessErrors)
+		case rollout.Pause:
+			res.Paused++
+		case rollout.Complete:
+			res.ReachedFull++
+			full = append(full, o.minutes)
+		}
+		if o.froze {
+			res.Frozen++
+		}
+		if o.held {
+			res.Held++
+		}
+	}
+	n := float64(s.Runs)
+	res.RolledBack /= n
+	res.Paused /= n
+	res.Frozen /= n
+	res.Held /= n
+	res.ReachedFull /= n
+	res.TTDMinutesP50, res.TTDMinutesP90 = quantile(ttd, 0.5), quantile(ttd, 0.9)
+	res.ExposureRequestsP50, res.ExposureRequestsP90 = quantile(exposure, 0.5), quantile(exposure, 0.9)
+	res.ExcessErrorsP50 = quantile(excess, 0.5)
+	res.TimeToFullMinutesP50, res.TimeToFullMinutesP90 = quantile(full, 0.5), quantile(full, 0.9)
+	if ticks > 0 {
+		res.CPUMicrosPerTick = math.Round(float64(busy.Microseconds())/float64(ticks)*100) / 100
+	}
+	return res, nil
+}
+
+func quantile(xs []float64, q float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	sort.Float64s(xs)
+	v := xs[int(math.Min(float64(len(xs)-1), math.Floor(q*float64(len(xs)))))]
+	return &v
+}
+
+// world holds what is fixed across a scenario's runs.
+type world struct {
+	s Scenario
+	// Log-latency moments of control and treatment requests.
+	muC, varC, muT, varT float64
+}
+
+func newWorld(s Scenario) *world {
+	w := &world{s: s}
+	mu, sigma := math.Log(s.Latency.MedianMS), s.Latency.Sigma
+	w.muC, w.varC = mu, sigma*sigma
+	zFrom := math.Inf(-1)
+	if s.Effect.TailOnly {
+		zFrom = 1.6449 // the slowest 5 %
+	}
+	w.muT, w.varT = logMoments(mu, sigma, s.Effect.LatencyShiftMS, zFrom)
+	return w
+}
+
+type outcome struct {
+	end               rollout.Action // Rollback, Pause, Complete, or Continue when stuck
+	minutes           float64
+	treatmentRequests int64
+	excessErrors      float64
+	reasons           map[string]bool
+	froze, held       bool
+	ticks             int
+	busy              time.Duration
+}
+
+var epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
+	h := fnv.New64a()
+	h.Write([]byte(w.s.Name))
+	rng := rand.New(rand.NewPCG(w.s.Seed^h.Sum64(), uint64(run)))
+	phase := rng.Float64() * 1440
+	start := epoch.Add(time.Duration(historyMinutes) * time.Minute)
+	d, err := eng.New(plan, start)
+	if err != nil {
+		return outcome{}, err
+	}
+	for m := -historyMinutes; m < 0; m++ {
+		win := w.window(rng, float64(m), phase, 0)
+		d.History(win.Control)
+	}
+	o := outcome{end: rollout.Continue, reasons: map[string]bool{}}
+	step := 0
+	for m := 0; m < maxMinutes; m++ {
+		share := plan.Steps[step]
+		win, truth := w.windowWithTruth(rng, float64(m), phase, share)
+		win.Start = start.Add(time.Duration(m) * time.Minute)
+		win.End = win.Start.Add(time.Minute)
+		o.treatmentRequests += win.Treatment.Requests
+		o.excessErrors += float64(win.Treatment.Errors) - truth.expectedErrors
+		t0 := time.Now()
+		d.Observe(win)
+		dec := d.Decide(win.End)
+		o.busy += time.Since(t0)
+		o.ticks++
+		o.minutes = float64(m + 1)
+		switch dec.Action {
+		case rollout.Rollback, rollout.Pause:
+			o.end = dec.Action
+			o.reasons[dec.Reason] = true
+			return o, nil
+		case rollout.Freeze:
+			o.froze = true
+			o.reasons[dec.Reason] = true
+		case rollout.Hold:
+			o.held = true
+			o.reasons[dec.Reason] = true
+		case rollout.Advance:
+			if err := d.AdvanceStep(win.End); err != nil {
+				return outcome{}, err
+			}
+			step++
+			if plan.Steps[step] >= 100 {
+				o.end = rollout.Complete
+				return o, nil
+			}
+		}
+	}
+	o.reasons["stuck"] = true
+	return o, nil
+}
+
+func (w *world) window(rng *rand.Rand, m, phase, share float64) rollout.Window {
+	win, _ := w.windowWithTruth(rng, m, phase, share)
+	return win
+}
+
+type truth struct {
+	// expectedErrors is what the treatment's requests would have produced at the control's rate.
+	expectedErrors float64
+}
+
+// windowWithTruth draws one minute of telemetry at the treatment share (percent) at minute m
+// of the rollout (negative: before it).
+func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollout.Window, truth) {
+	s := w.s
+	rate := s.Traffic.RequestsPerMinute * (1 + s.Traffic.DiurnalAmplitude*math.Sin(2*math.Pi*(m+phase)/1440))
+	n := poisson(rng, rate)
+	nT := binomial(rng, n, share/100)
+	nC := n - nT
+
+	// Baseline error rate: drifts linearly over the first two hours of the rollout, raised by
+	// bad clients on both arms and by a global incident.
+	p0 := s.Errors.Baseline + (s.Errors.DriftTo-s.Errors.Baseline)*math.Min(1, math.Max(0, m)/120)
+	p0 *= 1 - s.Errors.BadClients.Share + s.Errors.BadClients.Share*s.Errors.BadClients.Factor
+	if s.Incident.Minutes > 0 && m >= s.Incident.AtMinute && m < s.Incident.AtMinute+s.Incident.Minutes {
+		p0 *= s.Incident.ErrorFactor
+	}
+	ratio := 1.0
+	if share >= s.Effect.FromShare {
+		ratio = 1 + s.Effect.SegmentShare*(s.Effect.ErrorRatio.At(m)-1)
+	}
+	pT := math.Min(1, p0*ratio)
+	xT := clustered(rng, nT, pT, s.Errors.ClusterMean)
+	xC := clustered(rng, nC, p0, s.Errors.ClusterMean)
+
+	t := rollout.Arm{Requests: nT, Errors: min(xT, nT)}
+	c := rollout.Arm{Requests: nC, Errors: min(xC, nC)}
+	latencyShare := 1.0
+	if share < s.Effect.FromShare {
+		latencyShare = 0
+	}
+	t.LatencyN, t.SumLog, t.SumLogSq = w.latency(rng, nT, latencyShare*s.Effect.SegmentShare)
+	c.LatencyN, c.SumLog, c.SumLogSq = w.latency(rng, nC, 0)
+
+	// Distinct users in the minute, about two requests each, split by the same share; a
+	// logging bug may lose some treatment exposures.
+	users := min(int64(s.Traffic.Users), (n+1)/2)
+	uT := binomial(rng, users, share/100)
+	t.Units = binomial(rng, uT, 1-s.Telemetry.ExposureLoss)
+	c.Units = users - uT
+
+	// Lost SDK batches take both arms' data of an instance-flush with them; duplicates are
+	// removed by the intake and late batches land within the allowed lateness, so neither
+	// changes what the engine sees.
+	pieces := int64(math.Max(1, 60/s.Telemetry.FlushSeconds)) * 10
+	keep := 1 - float64(binomial(rng, pieces, s.Telemetry.Loss))/float64(pieces)
+	if keep < 1 {
+		t, c = thin(rng, t, keep), thin(rng, c, keep)
+	}
+	return rollout.Window{Treatment: t, Control: c}, truth{expectedErrors: float64(nT) * p0}
+}
+
+// latency draws the log-latency sums of n requests; a share of them (the affected segment)
+// follows the treatment's distribution.
+func (w *world) latency(rng *rand.Rand, n int64, affected float64) (int64, float64, float64) {
+	if n == 0 {
+		return 0, 0, 0
+	}
+	mu := w.muC + affected*(w.muT-w.muC)
+	v := w.varC + affected*(w.varT-w.varC)
+	fn := float64(n)
+	mean := mu + math.Sqrt(v/fn)*rng.NormFloat64()
+	ss := v * chiSquare(rng, fn-1)
+	return n, fn * mean, ss + fn*mean*mean
+}
+
+func thin(rng *rand.Rand, a rollout.Arm, keep float64) rollout.Arm {
+	k := binomial(rng, a.Requests, keep)
+	f := 0.0
+	if a.Requests > 0 {
+		f = float64(k) / float64(a.Requests)
+	}
+	return rollout.Arm{
+		Units: binomial(rng, a.Units, keep), Requests: k, Errors: binomial(rng, a.Errors, f),
+		LatencyN: int64(math.Round(float64(a.LatencyN) * f)), SumLog: a.SumLog * f, SumLogSq: a.SumLogSq * f,
+	}
+}
