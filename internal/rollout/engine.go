@@ -108,6 +108,7 @@ type State struct {
 
 const (
 	circuitBreakerSpan = 15 * time.Minute
+	incidentSpan       = 5 * time.Minute
 	srmThreshold       = 1000
 	advanceThreshold   = 20
 	quietWindowsPause  = 10
@@ -128,8 +129,7 @@ func New(plan Plan, start time.Time) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{plan: plan, k: float64(max(1, len(plan.Guardrails)))}
-	e.st = State{Started: start, StepStarted: start, SRM: srmProcess{Kappa: 1000}}
-	e.st.SRM.step(plan.Steps[0] / 100)
+	e.st = State{Started: start, StepStarted: start, SRM: newSRMProcess()}
 	for _, g := range plan.Guardrails {
 		switch g.Metric {
 		case ErrorRate:
@@ -205,7 +205,7 @@ func (e *Engine) Observe(w Window) {
 			p.add(mt, t.LatencyN, mc, c.LatencyN)
 		}
 	}
-	st.SRM.add(t.Units, c.Units)
+	st.SRM.add(e.Share()/100, t.Units, c.Units)
 	st.Recent = append(st.Recent, w)
 	cut := 0
 	for cut < len(st.Recent) && !st.Recent[cut].End.After(st.LastEnd.Add(-circuitBreakerSpan)) {
@@ -241,7 +241,6 @@ func (e *Engine) AdvanceStep(now time.Time) error {
 	st.WarnSince = time.Time{}
 	st.ErrOK.reset()
 	st.LatOK.reset()
-	st.SRM.step(e.Share() / 100)
 	return nil
 }
 
@@ -294,7 +293,9 @@ func (e *Engine) Decide(now time.Time) Decision {
 				st.WarnSince = now
 			}
 			if now.Sub(st.WarnSince) >= e.plan.WarningHold {
-				return decide(Pause, "escalated:warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
+				// A person is asked to decide; until then the step holds and the
+				// critical test keeps watching.
+				return decide(Hold, "escalated:warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
 			}
 			return decide(Hold, "warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
 		}
@@ -360,8 +361,8 @@ func (e *Engine) circuitBroken() bool {
 	return rt >= math.Max(0.25, 5*rc)
 }
 
-// controlDegraded reports a global incident: the control's recent error rate is at least five
-// times its rate before the rollout, so the flag is not what is failing.
+// controlDegraded reports a global incident: over the last few minutes the control's error
+// rate is at least three times its rate before the rollout, so the flag is not what is failing.
 func (e *Engine) controlDegraded() bool {
 	b := e.st.Baseline
 	if b.N == 0 || b.X == 0 {
@@ -369,12 +370,14 @@ func (e *Engine) controlDegraded() bool {
 	}
 	var c Arm
 	for _, w := range e.st.Recent {
-		c = addArm(c, w.Control)
+		if w.End.After(e.st.LastEnd.Add(-incidentSpan)) {
+			c = addArm(c, w.Control)
+		}
 	}
 	if c.Errors < 10 || c.Requests == 0 {
 		return false
 	}
-	return float64(c.Errors)/float64(c.Requests) >= 5*float64(b.X)/float64(b.N)
+	return float64(c.Errors)/float64(c.Requests) >= 3*float64(b.X)/float64(b.N)
 }
 
 func (e *Engine) evidence() []Evidence {

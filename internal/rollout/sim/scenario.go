@@ -215,14 +215,17 @@ func (s *Scenario) validate() error {
 	case !(s.Telemetry.FlushSeconds >= 1):
 		return fmt.Errorf("telemetry.flush_seconds: %v is below 1", s.Telemetry.FlushSeconds)
 	}
-	for name, v := range map[string]float64{
-		"traffic.diurnal_amplitude": s.Traffic.DiurnalAmplitude, "errors.baseline": s.Errors.Baseline,
-		"errors.drift_to": s.Errors.DriftTo, "errors.bad_clients.share": s.Errors.BadClients.Share,
-		"conversion.baseline": s.Conversion.Baseline, "effect.segment_share": s.Effect.SegmentShare,
-		"telemetry.loss": s.Telemetry.Loss, "telemetry.duplicates": s.Telemetry.Duplicates,
-		"telemetry.exposure_loss": s.Telemetry.ExposureLoss,
+	for _, f := range []struct {
+		name  string
+		value float64
+	}{
+		{"traffic.diurnal_amplitude", s.Traffic.DiurnalAmplitude}, {"errors.baseline", s.Errors.Baseline},
+		{"errors.drift_to", s.Errors.DriftTo}, {"errors.bad_clients.share", s.Errors.BadClients.Share},
+		{"conversion.baseline", s.Conversion.Baseline}, {"effect.segment_share", s.Effect.SegmentShare},
+		{"telemetry.loss", s.Telemetry.Loss}, {"telemetry.duplicates", s.Telemetry.Duplicates},
+		{"telemetry.exposure_loss", s.Telemetry.ExposureLoss},
 	} {
-		if err := prob(name, v); err != nil {
+		if err := prob(f.name, f.value); err != nil {
 			return err
 		}
 	}
