@@ -36,6 +36,7 @@ func commands() []command {
 		{"config", "print the effective server configuration (config dump), secrets redacted", runConfig},
 		{"validate", "check flag files and report every problem with its line", runValidate},
 		{"eval", "evaluate a flag from a flag file for a context", runEval},
+		{"sim", "run the autopilot's detection benchmark on scenario files", runSim},
 		{"projects", "list, create and delete the projects on a server", group("projects", projectsCommands())},
 		{"envs", "list, create and delete the environments of a project on a server", group("envs", envsCommands())},
 		{"flags", "list, show, create, toggle and delete the flags of a project on a server", group("flags", flagsCommands())},
