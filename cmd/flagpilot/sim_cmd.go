@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -21,6 +23,7 @@ func runSim(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 0, "master seed (default: the file's, else 1)")
 	engine := fs.String("engine", "autopilot", "the engine to run: autopilot, static, zpeek, or all")
 	asJSON := fs.Bool("json", false, "print one JSON object per scenario and engine")
+	asMarkdown := fs.Bool("markdown", false, "print a Markdown table, with 95 % Wilson intervals on the rates")
 	if _, ok := parseArgs(fs, args, 0, 0, stderr); !ok {
 		return exitUsage
 	}
@@ -69,7 +72,10 @@ func runSim(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			results = append(results, r)
 		}
 	}
-	if !*asJSON {
+	switch {
+	case *asMarkdown:
+		printSimMarkdown(stdout, results)
+	case !*asJSON:
 		printSimTable(stdout, results)
 	}
 	return exitOK
@@ -85,6 +91,33 @@ func printSimTable(w io.Writer, results []sim.Result) {
 			orDash(r.TimeToFullMinutesP50), orDash(r.TimeToFullMinutesP90))
 	}
 	tw.Flush()
+}
+
+func printSimMarkdown(w io.Writer, results []sim.Result) {
+	fmt.Fprintln(w, "| Scenario | Engine | Runs | Rolled back | Paused | Reached 100 % | TTD p50 / p90 (min) | Exposure p50 / p90 (requests) | Excess errors p50 | To 100 % p50 / p90 (min) | Reasons | µs/tick |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		reasons := make([]string, 0, len(r.Reasons))
+		for k, n := range r.Reasons {
+			reasons = append(reasons, fmt.Sprintf("%s %d", k, n))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %.1f |\n",
+			r.Scenario, r.Engine, r.Runs, wilson(r.RolledBack, r.Runs), wilson(r.Paused, r.Runs), wilson(r.ReachedFull, r.Runs),
+			orDash(r.TTDMinutesP50), orDash(r.TTDMinutesP90), orDash(r.ExposureRequestsP50), orDash(r.ExposureRequestsP90),
+			orDash(r.ExcessErrorsP50), orDash(r.TimeToFullMinutesP50), orDash(r.TimeToFullMinutesP90),
+			strings.Join(reasons, ", "), r.CPUMicrosPerTick)
+	}
+}
+
+// wilson formats a rate over n runs with its 95 % Wilson score interval.
+func wilson(p float64, n int) string {
+	const z = 1.96
+	fn := float64(n)
+	d := 1 + z*z/fn
+	c := (p + z*z/(2*fn)) / d
+	h := z * math.Sqrt(p*(1-p)/fn+z*z/(4*fn*fn)) / d
+	return fmt.Sprintf("%.1f %% [%.1f, %.1f]", 100*p, 100*max(0, c-h), 100*min(1, c+h))
 }
 
 func orDash(v *float64) string {

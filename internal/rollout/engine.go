@@ -99,16 +99,14 @@ type State struct {
 	LatOK      meanProcess    `json:"latOK"`
 	LatVar     pooledVariance `json:"latVar"`
 	Dispersion dispersion     `json:"dispersion"`
-	// Baseline is the pre-rollout control, for the global-incident check.
-	Baseline countPair  `json:"baseline"`
-	SRM      srmProcess `json:"srm"`
+	SRM        srmProcess     `json:"srm"`
 	// Recent are the windows of the last circuitBreakerSpan.
 	Recent []Window `json:"recent"`
 }
 
 const (
 	circuitBreakerSpan = 15 * time.Minute
-	incidentSpan       = 5 * time.Minute
+	incidentSpan       = 10 * time.Minute
 	srmThreshold       = 1000
 	advanceThreshold   = 20
 	quietWindowsPause  = 10
@@ -171,11 +169,9 @@ func (e *Engine) Share() float64 { return e.plan.Steps[e.st.Step] }
 func (e *Engine) Step() int { return e.st.Step }
 
 // History takes a control window from before the rollout began (everyone on control), which
-// calibrates the dispersion of error counts and the baseline error rate.
+// calibrates the dispersion of error counts and the reference error rate.
 func (e *Engine) History(control Arm) {
 	e.st.Dispersion.add(control.Requests, control.Errors)
-	e.st.Baseline.N += control.Requests
-	e.st.Baseline.X += control.Errors
 }
 
 // Observe takes the next complete window of the current step.
@@ -361,11 +357,14 @@ func (e *Engine) circuitBroken() bool {
 	return rt >= math.Max(0.25, 5*rc)
 }
 
-// controlDegraded reports a global incident: over the last few minutes the control's error
-// rate is at least three times its rate before the rollout, so the flag is not what is failing.
+// controlDegraded reports a global incident: over the last few minutes the control's errors
+// are at least three times what its rate over the last hours predicts (a moving reference, so
+// a slow drift is not an incident), and too many to be a
+// burst of noise (four standard deviations, widened by the dispersion), so the flag is not
+// what is failing.
 func (e *Engine) controlDegraded() bool {
-	b := e.st.Baseline
-	if b.N == 0 || b.X == 0 {
+	p0 := e.st.Dispersion.rate()
+	if p0 == 0 {
 		return false
 	}
 	var c Arm
@@ -374,10 +373,9 @@ func (e *Engine) controlDegraded() bool {
 			c = addArm(c, w.Control)
 		}
 	}
-	if c.Errors < 10 || c.Requests == 0 {
-		return false
-	}
-	return float64(c.Errors)/float64(c.Requests) >= 3*float64(b.X)/float64(b.N)
+	expected := float64(c.Requests) * p0
+	x := float64(c.Errors)
+	return c.Errors >= 10 && x >= 3*expected && x-expected >= 4*math.Sqrt(e.st.Dispersion.phi()*expected)
 }
 
 func (e *Engine) evidence() []Evidence {
