@@ -7,8 +7,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"time"
+
 	"github.com/flagpilot/flagpilot/sdk"
 	"github.com/flagpilot/flagpilot/sdk/eval"
+	"github.com/flagpilot/flagpilot/sdk/flagfile"
 )
 
 // checkoutContexts builds n contexts for the new-checkout flag: one in ten is staff, one in
@@ -108,4 +111,90 @@ func BenchmarkEvaluateCheckoutHandWritten(b *testing.B) {
 	if b.N >= len(users) && (on == 0 || on == b.N) {
 		b.Fatalf("served %d of %d on", on, b.N)
 	}
+}
+
+// newMonitoredCheckoutClient is a server-mode client whose server serves new-checkout marked
+// monitored, takes its telemetry every 10 s (the default), and stays up for the benchmark.
+func newMonitoredCheckoutClient(b *testing.B) *sdk.Client {
+	b.Helper()
+	doc, err := flagfile.ParseFile("testdata/checkout.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := doc.Snapshot("production")
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap.Flags[0].Monitor = true
+	f := newFakeServer(b, "hello")
+	f.with(func(f *fakeServer) { f.extra = snap.Flags })
+	c, err := sdk.New(context.Background(), f.options())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	if !c.Ready() {
+		b.Fatal("the client did not get its snapshot")
+	}
+	return c
+}
+
+// requestDuration spreads durations over 0.1–100 ms, so that the sketch uses many bins.
+func requestDuration(i int) time.Duration { return time.Duration(1+i%1000) * 100 * time.Microsecond }
+
+// BenchmarkRecordRequest records request outcomes of the checkout contexts: new-checkout is
+// decided again for each, and the duration aggregated for its variant.
+func BenchmarkRecordRequest(b *testing.B) {
+	ctx := context.Background()
+	c := newMonitoredCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.RecordRequest(ctx, users[i%len(users)], requestDuration(i), i%50 == 0)
+	}
+}
+
+func BenchmarkRecordRequestParallel(b *testing.B) {
+	ctx := context.Background()
+	c := newMonitoredCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	var start atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(1297))
+		for pb.Next() {
+			c.RecordRequest(ctx, users[i%len(users)], requestDuration(i), i%50 == 0)
+			i++
+		}
+	})
+}
+
+// BenchmarkTrack tracks a business metric for the checkout contexts.
+func BenchmarkTrack(b *testing.B) {
+	ctx := context.Background()
+	c := newMonitoredCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Track(ctx, "revenue", float64(i%100), users[i%len(users)])
+	}
+}
+
+func BenchmarkTrackParallel(b *testing.B) {
+	ctx := context.Background()
+	c := newMonitoredCheckoutClient(b)
+	users := checkoutContexts(10_000)
+	var start atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(start.Add(1297))
+		for pb.Next() {
+			c.Track(ctx, "revenue", float64(i%100), users[i%len(users)])
+			i++
+		}
+	})
 }

@@ -22,6 +22,13 @@
 // Build an evaluation context once per user or request and reuse it. Every getter returns the
 // caller's default on any error; the Detail variants also say why. A Client is safe for
 // concurrent use; there is no global client.
+//
+// In server mode the client reports telemetry to the server every Options.TelemetryInterval:
+// per flag and variant, the evaluations and the distinct units served; and, for the flags the
+// server monitors (a guarded rollout, an experiment), the outcomes of the units served each
+// variant: request durations and failures (RecordRequest, Middleware) and business metrics
+// (Track). Recording takes no I/O and no allocation on the caller's path; what cannot be
+// recorded or delivered is counted and reported, never silently lost.
 package sdk
 
 import (
@@ -93,12 +100,25 @@ type Options struct {
 	// Timeout, which would cut the stream.
 	HTTPClient *http.Client
 
+	// TelemetryInterval is how often a server-mode client reports its telemetry (exposures,
+	// request outcomes, tracked metrics) to the server: default 10 s; whole seconds that
+	// divide a minute. Windows are aligned to multiples of it in wall-clock time, so that they
+	// line up with the server's.
+	TelemetryInterval time.Duration
+	// DisableTelemetry turns reporting off: Exposures still counts, but Track and
+	// RecordRequest do nothing and nothing is sent. Offline mode never sends telemetry.
+	DisableTelemetry bool
+
 	// Logger receives the client's own log records; nil discards them.
 	Logger *slog.Logger
 
 	// backoffBase and backoffMax bound the stream reconnection delays (default 1 s and 30 s);
 	// tests shorten them.
 	backoffBase, backoffMax time.Duration
+	// now is the wall clock that places telemetry windows (default time.Now); maxCells bounds
+	// a window's outcome aggregates (default defaultMaxCells). Tests set them.
+	now      func() time.Time
+	maxCells int
 }
 
 // Client evaluates flags. Create it with New and release it with Close.
@@ -118,6 +138,11 @@ type Client struct {
 	readyOnce sync.Once
 	remote    *remote // nil in offline mode
 	listeners listeners
+
+	// outcomes and reporter are nil unless telemetry is sent (server mode, not disabled).
+	outcomes  *outcomes
+	reporter  *reporter
+	finalOnce sync.Once
 }
 
 // state is one compiled configuration and its exposure counters, swapped atomically as a whole.
@@ -125,6 +150,7 @@ type state struct {
 	snap      *eval.Snapshot
 	exposures *exposureTable
 	model     *snapshot.Snapshot // what snap was compiled from, for SaveSnapshot
+	monitored []*eval.Flag       // the flags outcomes are attributed to
 }
 
 // New creates a client.
@@ -143,8 +169,8 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, errors.New("sdk: Options.File (offline mode) and Options.ServerURL (server mode) are mutually exclusive")
 	case opts.File == "" && opts.ServerURL == "":
 		return nil, errors.New("sdk: set Options.File (offline mode) or Options.ServerURL (server mode)")
-	case opts.File != "" && (opts.SDKKey != "" || opts.Bootstrap != "" || opts.HTTPClient != nil || opts.PollInterval != 0 || opts.StartTimeout != 0):
-		return nil, errors.New("sdk: Options.SDKKey, Bootstrap, HTTPClient, PollInterval and StartTimeout are for server mode; Options.File selects offline mode")
+	case opts.File != "" && (opts.SDKKey != "" || opts.Bootstrap != "" || opts.HTTPClient != nil || opts.PollInterval != 0 || opts.StartTimeout != 0 || opts.TelemetryInterval != 0):
+		return nil, errors.New("sdk: Options.SDKKey, Bootstrap, HTTPClient, PollInterval, StartTimeout and TelemetryInterval are for server mode; Options.File selects offline mode")
 	case opts.ServerURL != "" && opts.ReloadInterval != 0:
 		return nil, errors.New("sdk: Options.ReloadInterval is for offline mode; use Options.PollInterval with Options.ServerURL")
 	}
@@ -242,7 +268,13 @@ func compileFlagFile(path string, data []byte, env string) (*snapshot.Snapshot, 
 // install makes a compiled configuration current, retires the exposure table of the one it
 // replaces, and tells the change listeners.
 func (c *Client) install(model *snapshot.Snapshot, snap *eval.Snapshot) {
-	old := c.current.Swap(&state{snap: snap, exposures: newExposureTable(snap), model: model})
+	var monitored []*eval.Flag
+	for _, f := range snap.Flags() {
+		if f.Monitored() {
+			monitored = append(monitored, f)
+		}
+	}
+	old := c.current.Swap(&state{snap: snap, exposures: newExposureTable(snap), model: model, monitored: monitored})
 	var prev *eval.Snapshot
 	if old != nil {
 		c.ledger.retire(old.exposures)
@@ -336,8 +368,9 @@ func (c *Client) watch(last []byte) {
 }
 
 // Close stops background work (file reloads; the stream, polls and reconnections; change
-// listeners) and waits for it to end. It may be called more than once. Evaluations after Close
-// keep serving the last configuration.
+// listeners; telemetry reports) and waits for it to end. In server mode it then reports the
+// last telemetry window, waiting for the server at most 3 s. It may be called more than once.
+// Evaluations after Close keep serving the last configuration; their telemetry is not sent.
 func (c *Client) Close() error {
 	c.once.Do(func() {
 		close(c.stop)
@@ -346,6 +379,9 @@ func (c *Client) Close() error {
 		}
 	})
 	c.done.Wait()
+	if c.reporter != nil {
+		c.finalOnce.Do(c.reporter.final)
+	}
 	if c.remote != nil {
 		c.remote.closeIdle()
 	}

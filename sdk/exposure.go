@@ -6,18 +6,21 @@ import (
 	"sync/atomic"
 
 	"github.com/flagpilot/flagpilot/sdk/eval"
+	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
-// exposureTable counts evaluations per flag and variant for one compiled snapshot. Counting is
-// on the evaluation hot path, so it takes no lock and allocates nothing: cells are atomics,
-// split into shards chosen by the context's key hash so that cores evaluating different users
-// rarely write the same cache line.
+// exposureTable counts evaluations and distinct units per flag and variant for one compiled
+// snapshot. Counting is on the evaluation hot path, so it takes no lock and allocates nothing
+// in the steady state: cells are atomics, split into shards chosen by the context's key hash so
+// that cores evaluating different users rarely write the same cache line, and each variant's
+// units of the current window are a lock-free unitSet, allocated at its first unit.
 type exposureTable struct {
 	snap   *eval.Snapshot
 	offset []int // first cell of each flag within a shard
 	stride int   // cells per shard, padded to whole cache lines
 	mask   uint64
 	cells  []atomic.Int64
+	units  []atomic.Pointer[unitSet] // at offset[flag]+variant; taken by each drain for the window
 }
 
 // cacheLineCells is the number of int64 cells in 128 bytes: two cache lines, because adjacent
@@ -36,6 +39,7 @@ func newExposureTable(snap *eval.Snapshot) *exposureTable {
 	shards := shardCount()
 	t.mask = uint64(shards - 1)
 	t.cells = make([]atomic.Int64, shards*t.stride)
+	t.units = make([]atomic.Pointer[unitSet], n)
 	return t
 }
 
@@ -51,13 +55,52 @@ func shardCount() int {
 }
 
 func (t *exposureTable) add(f *eval.Flag, variant int, keyHash uint64) {
-	shard := int(keyHash & t.mask)
-	t.cells[shard*t.stride+t.offset[f.Index()]+variant].Add(1)
+	i := t.offset[f.Index()] + variant
+	t.cells[int(keyHash&t.mask)*t.stride+i].Add(1)
+	// Most evaluations are of a unit already counted, which a load or two confirms here: the
+	// HLL register already holds the rank, or the unit sits in its home slot. (Written out
+	// because the compiler would not inline it as a method.)
+	u := t.units[i].Load()
+	if u == nil {
+		t.addUnit(i, keyHash)
+		return
+	}
+	h := unitKey(keyHash)
+	if regs := u.hll.Load(); regs != nil {
+		idx, rank := telemetry.HLLRegister(h)
+		if uint8(regs[idx>>2].Load()>>(idx&3*8)) >= rank {
+			return
+		}
+	} else if u.slots[h&(unitSlots-1)].Load() == h {
+		return
+	}
+	u.add(keyHash)
+}
+
+// addUnit counts a unit that may be new, publishing the variant's unit set at its first unit
+// in a window.
+func (t *exposureTable) addUnit(i int, keyHash uint64) {
+	for {
+		if u := t.units[i].Load(); u != nil {
+			u.add(keyHash)
+			return
+		}
+		t.units[i].CompareAndSwap(nil, new(unitSet))
+	}
+}
+
+// exposureWindow is a window's exposures per flag, variant and flag version (metric ""):
+// evaluations and distinct units.
+type exposureWindow map[rowKey]*exposureAgg
+
+type exposureAgg struct {
+	evaluations int64
+	units       units
 }
 
 // drainInto moves the counts into sum, resetting them; counts added meanwhile are kept for the
-// next drain, never lost.
-func (t *exposureTable) drainInto(sum map[string]map[string]int64) {
+// next drain, never lost. With a window it also moves the counts and the unit sets there.
+func (t *exposureTable) drainInto(sum map[string]map[string]int64, window exposureWindow) {
 	shards := len(t.cells) / t.stride
 	for i, f := range t.snap.Flags() {
 		for v := 0; v < f.VariantCount(); v++ {
@@ -65,27 +108,45 @@ func (t *exposureTable) drainInto(sum map[string]map[string]int64) {
 			for s := 0; s < shards; s++ {
 				n += t.cells[s*t.stride+t.offset[i]+v].Swap(0)
 			}
-			if n == 0 {
+			var us *unitSet
+			if window != nil {
+				us = t.units[t.offset[i]+v].Swap(nil)
+			}
+			if n != 0 {
+				byVariant := sum[f.Key()]
+				if byVariant == nil {
+					byVariant = map[string]int64{}
+					sum[f.Key()] = byVariant
+				}
+				byVariant[f.VariantName(v)] += n
+			}
+			if n == 0 && us == nil || window == nil {
 				continue
 			}
-			byVariant := sum[f.Key()]
-			if byVariant == nil {
-				byVariant = map[string]int64{}
-				sum[f.Key()] = byVariant
+			k := rowKey{flag: f.Key(), variant: f.VariantName(v), version: f.Version()}
+			agg := window[k]
+			if agg == nil {
+				agg = &exposureAgg{}
+				window[k] = agg
 			}
-			byVariant[f.VariantName(v)] += n
+			agg.evaluations += n
+			if us != nil {
+				us.addTo(&agg.units)
+			}
 		}
 	}
 }
 
 // exposureLedger keeps the tables of the current and recently replaced snapshots and the
-// totals drained from them.
+// totals drained from them (Exposures). When telemetry is sent it also gathers the current
+// window's exposures, whoever drains the tables, until the flush takes them.
 type exposureLedger struct {
 	mu sync.Mutex
 	// retired tables may still receive a few increments from evaluations that loaded the old
 	// snapshot just before it was replaced; each is drained twice before it is dropped.
 	retired []retiredTable
 	totals  map[string]map[string]int64
+	window  exposureWindow // nil when telemetry is not sent
 }
 
 type retiredTable struct {
@@ -99,24 +160,47 @@ func (l *exposureLedger) retire(t *exposureTable) {
 	l.mu.Unlock()
 }
 
-// snapshot drains every table into the running totals and returns a copy of them.
-func (l *exposureLedger) snapshot(current *exposureTable) map[string]map[string]int64 {
+// keepWindows makes the ledger gather windows for cutWindow.
+func (l *exposureLedger) keepWindows() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.window = exposureWindow{}
+	l.mu.Unlock()
+}
+
+// drain moves the counts of every table into the totals (and the window); the caller holds mu.
+func (l *exposureLedger) drain(current *exposureTable) {
 	if l.totals == nil {
 		l.totals = map[string]map[string]int64{}
 	}
 	if current != nil {
-		current.drainInto(l.totals)
+		current.drainInto(l.totals, l.window)
 	}
 	kept := l.retired[:0]
 	for _, r := range l.retired {
-		r.table.drainInto(l.totals)
+		r.table.drainInto(l.totals, l.window)
 		if r.drains++; r.drains < 2 {
 			kept = append(kept, r)
 		}
 	}
+	clear(l.retired[len(kept):]) // let dropped tables be collected
 	l.retired = kept
+}
+
+// cutWindow ends the current window and returns its exposures.
+func (l *exposureLedger) cutWindow(current *exposureTable) exposureWindow {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drain(current)
+	w := l.window
+	l.window = exposureWindow{}
+	return w
+}
+
+// snapshot drains every table into the running totals and returns a copy of them.
+func (l *exposureLedger) snapshot(current *exposureTable) map[string]map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.drain(current)
 	out := make(map[string]map[string]int64, len(l.totals))
 	for k, byVariant := range l.totals {
 		c := make(map[string]int64, len(byVariant))

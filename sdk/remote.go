@@ -93,6 +93,8 @@ func (c *Client) startRemote(ctx context.Context) error {
 		return errors.New("sdk: Options.PollInterval must not be negative")
 	case o.HTTPClient != nil && o.HTTPClient.Timeout > 0:
 		return errors.New("sdk: Options.HTTPClient must not set a Timeout: it would cut the stream")
+	case o.TelemetryInterval != 0 && !validInterval(o.TelemetryInterval):
+		return errors.New("sdk: Options.TelemetryInterval must be whole seconds that divide a minute (1s, 2s, … 10s, … 30s, 1m)")
 	}
 	if o.StartTimeout == 0 {
 		o.StartTimeout = defaultStartTimeout
@@ -121,6 +123,9 @@ func (c *Client) startRemote(ctx context.Context) error {
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	c.remote = r
+	if !o.DisableTelemetry {
+		c.startTelemetry()
+	}
 	c.startListeners()
 	c.done.Add(1)
 	go c.follow()

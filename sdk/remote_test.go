@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -19,24 +20,28 @@ import (
 
 	"github.com/flagpilot/flagpilot/sdk"
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
+	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
 // fakeServer speaks the SDK wire protocol from a snapshot it is told to serve, and can fail in
 // the ways the real server cannot easily be made to.
 type fakeServer struct {
-	t  *testing.T
+	t  testing.TB
 	mu sync.Mutex
 	// what it serves
 	banner  string
 	version int64
-	invalid bool // the next snapshots are invalid
+	invalid bool            // the next snapshots are invalid
+	extra   []snapshot.Flag // served after the banner flag
 	// how it fails
-	streamStatus   int           // non-zero: streams are refused with this status
-	snapshotStatus int           // non-zero: snapshots are refused with this status
-	delay          time.Duration // before answering snapshots
+	streamStatus    int           // non-zero: streams are refused with this status
+	snapshotStatus  int           // non-zero: snapshots are refused with this status
+	delay           time.Duration // before answering snapshots
+	telemetryStatus []int         // answers to the next telemetry batches (then 202)
 	// what it saw
 	streams     int
 	lastEventID []string
+	batches     []receivedBatch
 	changed     chan struct{} // closed and replaced on every change
 	drop        chan struct{} // closed and replaced to end every open stream
 	srv         *httptest.Server
@@ -44,11 +49,12 @@ type fakeServer struct {
 
 const testKey = "fps_test-key"
 
-func newFakeServer(t *testing.T, banner string) *fakeServer {
+func newFakeServer(t testing.TB, banner string) *fakeServer {
 	f := &fakeServer{t: t, banner: banner, version: 1, changed: make(chan struct{}), drop: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sdk/v1/snapshot", f.serveSnapshot)
 	mux.HandleFunc("GET /sdk/v1/stream", f.serveStream)
+	mux.HandleFunc("POST /sdk/v1/telemetry", f.serveTelemetry)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -84,6 +90,7 @@ func (f *fakeServer) body() []byte {
 		Flags: []snapshot.Flag{{Key: "banner", Type: snapshot.TypeString, Version: f.version,
 			Variants: snapshot.Variants{{Name: "current", Value: f.banner}},
 			Config:   snapshot.Config{Enabled: true, OffVariant: "current", Default: snapshot.Serve{Variant: "current"}}}}}
+	s.Flags = append(s.Flags, f.extra...)
 	if f.invalid {
 		s.Flags[0].Default.Variant = "missing"
 	}
@@ -166,6 +173,52 @@ func (f *fakeServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// receivedBatch is a telemetry batch the server was sent, and how it answered.
+type receivedBatch struct {
+	telemetry.Batch
+	body   string
+	status int
+}
+
+func (f *fakeServer) serveTelemetry(w http.ResponseWriter, r *http.Request) {
+	if !f.authorized(w, r) {
+		return
+	}
+	if ct, enc := r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"); ct != "application/json" || enc != "gzip" {
+		f.t.Errorf("telemetry sent as %q, encoded %q", ct, enc)
+	}
+	zr, err := gzip.NewReader(r.Body)
+	if err != nil {
+		f.t.Errorf("telemetry body: %v", err)
+		return
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		return
+	}
+	var b telemetry.Batch
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		f.t.Errorf("decoding a telemetry batch: %v", err)
+	}
+	f.mu.Lock()
+	status := http.StatusAccepted
+	if len(f.telemetryStatus) > 0 {
+		status, f.telemetryStatus = f.telemetryStatus[0], f.telemetryStatus[1:]
+	}
+	f.batches = append(f.batches, receivedBatch{Batch: b, body: string(body), status: status})
+	f.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// received returns the batches the server was sent so far.
+func (f *fakeServer) received() []receivedBatch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.batches)
+}
+
 func (f *fakeServer) options() sdk.Options {
 	return sdk.WithBackoff(sdk.Options{ServerURL: f.srv.URL, SDKKey: testKey, PollInterval: 20 * time.Millisecond},
 		10*time.Millisecond, 50*time.Millisecond)
@@ -192,6 +245,10 @@ func TestServerModeOptions(t *testing.T) {
 		{"negative poll", sdk.Options{ServerURL: "http://x", SDKKey: "k", PollInterval: -1}, "Options.PollInterval"},
 		{"timeout", sdk.Options{ServerURL: "http://x", SDKKey: "k", HTTPClient: &http.Client{Timeout: time.Second}}, "Options.HTTPClient"},
 		{"bootstrap missing", sdk.Options{ServerURL: "http://x", SDKKey: "k", Bootstrap: "/nonexistent.json"}, "Options.Bootstrap"},
+		{"telemetry offline", sdk.Options{File: "f.yaml", TelemetryInterval: time.Second}, "TelemetryInterval"},
+		{"telemetry interval too short", sdk.Options{ServerURL: "http://x", SDKKey: "k", TelemetryInterval: 500 * time.Millisecond}, "Options.TelemetryInterval"},
+		{"telemetry interval off the minute", sdk.Options{ServerURL: "http://x", SDKKey: "k", TelemetryInterval: 7 * time.Second}, "Options.TelemetryInterval"},
+		{"telemetry interval too long", sdk.Options{ServerURL: "http://x", SDKKey: "k", TelemetryInterval: 2 * time.Minute}, "Options.TelemetryInterval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := sdk.New(context.Background(), tc.opts)

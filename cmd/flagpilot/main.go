@@ -45,6 +45,8 @@ func commands() []command {
 		{"export", "write a project on a server as a flag file", runExport},
 		{"keys", "list, create and delete the SDK keys of an environment on a server", group("keys", keysCommands())},
 		{"audit", "show the recent changes from a server's audit log", runAudit},
+		{"metrics", "show a flag's telemetry per variant in an environment: evaluations, units, errors, latency", runMetrics},
+		{"correlate", "rank the flags of an environment by how strongly a variant carries excess errors, beside the flag changes", runCorrelate},
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/config"
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/httpapi"
+	"github.com/flagpilot/flagpilot/internal/ingest"
 	"github.com/flagpilot/flagpilot/internal/obs"
 	"github.com/flagpilot/flagpilot/internal/ofrep"
 	"github.com/flagpilot/flagpilot/internal/relay"
@@ -31,6 +32,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/store/sqlstore"
 	"github.com/flagpilot/flagpilot/internal/stream"
 	"github.com/flagpilot/flagpilot/internal/webhook"
+	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
 // openStore opens PostgreSQL when a database URL is configured, else SQLite under the data
@@ -145,9 +147,38 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	mux := http.NewServeMux()
 	obs.Register(mux, metrics, readinessChecks(store), log.With("component", "health"))
 	sdkAPI := mountDelivery(mux, snapshots, authn, metrics, log)
+	intake, err := ingest.New(store.(domain.TelemetryStore), snapshots, ingest.Options{
+		Window:          cfg.TelemetryWindow,
+		AllowedLateness: cfg.TelemetryLateness,
+		DownsampleAfter: cfg.TelemetryDownsampleAfter,
+		Retention:       cfg.TelemetryRetention,
+		Logger:          log.With("component", "ingest"),
+		ObserveRequest:  metrics.ObserveRequest,
+		ObserveBatch:    metrics.ObserveTelemetryBatch,
+	})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	jobs = append(jobs, intake.Run)
+	// More specific than the SDK endpoints' "/sdk/v1/", so it wins; a relay takes no telemetry.
+	// Keys are looked up once per few seconds: every SDK instance reports every few seconds.
+	keys := auth.NewCache(authn, 5*time.Second, nil)
+	mux.Handle(ingest.Route, intake.Handler(keys))
+	// Applications instrumented with OpenTelemetry report through the same intake.
+	mux.Handle("POST /v1/traces", &ingest.OTLPHandler{
+		Authenticate: ingest.OTLPAuthenticate(keys),
+		Accept: func(ctx context.Context, project, env string, b telemetry.Batch) error {
+			_, err := intake.Accept(ctx, project, env, b)
+			return err
+		},
+		Window: cfg.TelemetryWindow,
+		Log:    log.With("component", "otlp"),
+	})
 	mux.Handle("/", httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
 		MaxBody: cfg.MaxBodyBytes,
 		Observe: metrics.ObserveRequest,
+		// Both stores keep telemetry beside the flag state.
+		Telemetry: store.(domain.TelemetryStore),
 	}))
 	log.Info("starting", "database", databaseKind(cfg))
 	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, jobs...)

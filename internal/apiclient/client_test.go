@@ -25,8 +25,9 @@ import (
 
 // server is the real management API on a temporary SQLite database.
 type server struct {
-	url   string
-	admin *apiclient.Client
+	url       string
+	admin     *apiclient.Client
+	telemetry domain.TelemetryStore
 }
 
 func newServer(t *testing.T) *server {
@@ -41,12 +42,12 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, &auth.Authenticator{Store: store}, nil, httpapi.Options{}))
+	srv := httptest.NewServer(httpapi.New(svc, &auth.Authenticator{Store: store}, nil, httpapi.Options{Telemetry: store}))
 	t.Cleanup(func() {
 		srv.Close()
 		store.Close()
 	})
-	return &server{url: srv.URL, admin: newClient(t, srv.URL, token)}
+	return &server{url: srv.URL, admin: newClient(t, srv.URL, token), telemetry: store}
 }
 
 func newClient(t *testing.T, url, token string) *apiclient.Client {
@@ -524,11 +525,14 @@ type recorder struct {
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		return nil, err
+	r.req, r.body = req, ""
+	if req.Body != nil { // GETs have none
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.body = string(body)
 	}
-	r.req, r.body = req, string(body)
 	return &http.Response{StatusCode: http.StatusOK, Request: req,
 		Header: http.Header{"Content-Type": {"application/json"}, "Etag": {`"7"`}},
 		Body:   io.NopCloser(strings.NewReader(`{"flag":"new checkout","enabled":true,"version":7}`))}, nil

@@ -135,3 +135,56 @@ func flipLast(s string) string {
 	}
 	return s[:len(s)-1] + string(last)
 }
+
+// countingVerifier accepts the secrets it knows and counts the lookups.
+type countingVerifier struct {
+	keys    map[string]auth.Principal
+	lookups int
+}
+
+func (v *countingVerifier) Authenticate(_ context.Context, secret string) (auth.Principal, error) {
+	v.lookups++
+	if p, ok := v.keys[secret]; ok {
+		return p, nil
+	}
+	return auth.Principal{}, domain.Errorf(domain.CodeUnauthorized, "invalid or unknown token")
+}
+
+func TestCache(t *testing.T) {
+	ctx := context.Background()
+	sdk := auth.Principal{Kind: auth.KindSDK, ID: "k1", Project: "shop", Environment: "production", KeyKind: domain.SDKKeyServer}
+	admin := auth.Principal{Kind: auth.KindToken, ID: "t1", Role: domain.RoleAdmin}
+	v := &countingVerifier{keys: map[string]auth.Principal{"fps_a": sdk, "fpa_b": admin}}
+	now := time.Unix(1000, 0)
+	c := auth.NewCache(v, time.Minute, func() time.Time { return now })
+	for range 3 {
+		if p, err := c.Authenticate(ctx, "fps_a"); err != nil || p != sdk {
+			t.Fatalf("Authenticate = %+v, %v", p, err)
+		}
+	}
+	if v.lookups != 1 {
+		t.Errorf("3 authentications of one SDK key made %d lookups, want 1", v.lookups)
+	}
+	for range 2 {
+		if p, err := c.Authenticate(ctx, "fpa_b"); err != nil || p != admin {
+			t.Fatalf("Authenticate(admin) = %+v, %v", p, err)
+		}
+	}
+	if v.lookups != 3 {
+		t.Errorf("admin tokens were cached: %d lookups, want 3", v.lookups)
+	}
+	// Deleted: still accepted until the TTL has passed, then refused at once.
+	delete(v.keys, "fps_a")
+	if _, err := c.Authenticate(ctx, "fps_a"); err != nil {
+		t.Errorf("within the TTL: %v", err)
+	}
+	now = now.Add(time.Minute)
+	for range 2 {
+		if _, err := c.Authenticate(ctx, "fps_a"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+			t.Errorf("after the TTL: %v, want unauthorized", err)
+		}
+	}
+	if v.lookups != 5 {
+		t.Errorf("refusals were cached: %d lookups, want 5", v.lookups)
+	}
+}

@@ -45,6 +45,16 @@ type Config struct {
 	// SDKKey is the relay's server SDK key: it reads the upstream's environment, and it is the
 	// only key the relay accepts from its own clients.
 	SDKKey string `yaml:"sdkKey"`
+	// TelemetryWindow is the length of telemetry aggregate windows, the autopilot's tick:
+	// whole seconds that divide an hour.
+	TelemetryWindow time.Duration `yaml:"telemetryWindow"`
+	// TelemetryLateness is how long after its end a window still takes batches; decisions wait
+	// for it.
+	TelemetryLateness time.Duration `yaml:"telemetryLateness"`
+	// TelemetryDownsampleAfter is the age from which windows are merged into hour windows.
+	TelemetryDownsampleAfter time.Duration `yaml:"telemetryDownsampleAfter"`
+	// TelemetryRetention is how long telemetry is kept.
+	TelemetryRetention time.Duration `yaml:"telemetryRetention"`
 }
 
 // Default returns the defaults.
@@ -56,6 +66,11 @@ func Default() Config {
 		LogFormat:       "json",
 		MaxBodyBytes:    1 << 20,
 		ShutdownTimeout: 15 * time.Second,
+
+		TelemetryWindow:          time.Minute,
+		TelemetryLateness:        30 * time.Second,
+		TelemetryDownsampleAfter: 48 * time.Hour,
+		TelemetryRetention:       30 * 24 * time.Hour,
 	}
 }
 
@@ -79,6 +94,10 @@ func settings() []setting {
 		{"shutdown-timeout", "how long graceful shutdown may take", false, func(c *Config) any { return &c.ShutdownTimeout }},
 		{"relay-from", "upstream server URL: run as a read-only relay of its SDK endpoints, without a database", false, func(c *Config) any { return &c.RelayFrom }},
 		{"sdk-key", "the relay's server SDK key, for the upstream and for the relay's clients", true, func(c *Config) any { return &c.SDKKey }},
+		{"telemetry-window", "length of telemetry windows, the autopilot's tick (whole seconds dividing an hour)", false, func(c *Config) any { return &c.TelemetryWindow }},
+		{"telemetry-lateness", "how long after its end a telemetry window still takes batches", false, func(c *Config) any { return &c.TelemetryLateness }},
+		{"telemetry-downsample-after", "age from which telemetry windows are merged into hours", false, func(c *Config) any { return &c.TelemetryDownsampleAfter }},
+		{"telemetry-retention", "how long telemetry is kept", false, func(c *Config) any { return &c.TelemetryRetention }},
 	}
 }
 
@@ -199,6 +218,23 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("shutdown-timeout: must be positive")
+	}
+	return c.validateTelemetry()
+}
+
+// validateTelemetry checks the telemetry durations as the intake needs them: windows tile
+// hours, and downsampling merges only windows that closed.
+func (c Config) validateTelemetry() error {
+	switch w := c.TelemetryWindow; {
+	case w < time.Second || w%time.Second != 0 || time.Hour%w != 0:
+		return fmt.Errorf("telemetry-window: %s is not whole seconds that divide an hour (such as 10s, 1m, 5m)", w)
+	case c.TelemetryLateness < 0:
+		return fmt.Errorf("telemetry-lateness: %s is negative", c.TelemetryLateness)
+	case c.TelemetryDownsampleAfter < w+c.TelemetryLateness+time.Hour:
+		return fmt.Errorf("telemetry-downsample-after: %s is shorter than the window, the lateness and an hour (%s)",
+			c.TelemetryDownsampleAfter, w+c.TelemetryLateness+time.Hour)
+	case c.TelemetryRetention < c.TelemetryDownsampleAfter:
+		return fmt.Errorf("telemetry-retention: %s is shorter than telemetry-downsample-after (%s)", c.TelemetryRetention, c.TelemetryDownsampleAfter)
 	}
 	return nil
 }

@@ -71,6 +71,12 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{[]string{"--relay-from", "http://upstream:8080", "--sdk-key", "fpc_x"}, nil, "sdk-key: a relay needs a server SDK key"},
 		{[]string{"--relay-from", "http://upstream:8080", "--sdk-key", "fps_x", "--database-url", "postgres://db/flags"}, nil, "relay-from: a relay has no database"},
 		{nil, map[string]string{"FLAGPILOT_SDK_KEY": "fps_x"}, "sdk-key: only a relay"},
+		{[]string{"--telemetry-window", "7s"}, nil, "telemetry-window: 7s is not whole seconds that divide an hour"},
+		{[]string{"--telemetry-window", "1500ms"}, nil, "telemetry-window:"},
+		{nil, map[string]string{"FLAGPILOT_TELEMETRY_WINDOW": "soon"}, "FLAGPILOT_TELEMETRY_WINDOW: expected a duration"},
+		{[]string{"--telemetry-lateness", "-1s"}, nil, "telemetry-lateness:"},
+		{[]string{"--telemetry-downsample-after", "30m"}, nil, "telemetry-downsample-after:"},
+		{[]string{"--telemetry-retention", "24h"}, nil, "telemetry-retention: 24h0m0s is shorter than telemetry-downsample-after"},
 	}
 	for _, tc := range cases {
 		_, err := Load("serve", tc.args, env(tc.env), io.Discard)
@@ -112,5 +118,25 @@ func TestDefaultsAreValid(t *testing.T) {
 	cfg, err := Load("serve", nil, env(nil), io.Discard)
 	if err != nil || cfg.ShutdownTimeout != 15*time.Second {
 		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
+func TestTelemetrySettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("telemetryWindow: 30s\ntelemetryRetention: 240h\n"), 0o600)
+	cfg, err := Load("serve", []string{"--config", file, "--telemetry-lateness", "20s"}, env(map[string]string{
+		"FLAGPILOT_TELEMETRY_DOWNSAMPLE_AFTER": "24h",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TelemetryWindow != 30*time.Second || cfg.TelemetryLateness != 20*time.Second ||
+		cfg.TelemetryDownsampleAfter != 24*time.Hour || cfg.TelemetryRetention != 240*time.Hour {
+		t.Fatalf("got %+v", cfg)
+	}
+	def := Default()
+	if def.TelemetryWindow != time.Minute || def.TelemetryLateness != 30*time.Second ||
+		def.TelemetryDownsampleAfter != 48*time.Hour || def.TelemetryRetention != 30*24*time.Hour {
+		t.Errorf("telemetry defaults %+v", def)
 	}
 }

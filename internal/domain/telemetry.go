@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -40,17 +41,26 @@ type TelemetryAggregate struct {
 	Sketch []byte `json:"sketch,omitempty"`
 	// LastSeen is when the latest batch that contributed arrived.
 	LastSeen time.Time `json:"lastSeen"`
+	// Revision counts the writes of the stored aggregate (0: not stored). SaveTelemetry writes
+	// an aggregate only over the revision it was read at, so that writers sharing a database
+	// (replicas) never overwrite each other's merges.
+	Revision int64 `json:"-"`
 }
 
-// BatchID identifies an accepted telemetry batch, for deduplication.
+// BatchID identifies an accepted telemetry batch, for deduplication: the instance's sequence
+// number within the environment it reported for, so that no environment's SDKs can shadow
+// another's batches.
 type BatchID struct {
-	Instance string
-	Seq      uint64
+	Project, Environment string
+	Instance             string
+	// Seq is at most math.MaxInt64, which both databases store.
+	Seq uint64
 	// Received is when it was accepted; ids are kept for the deduplication horizon only.
 	Received time.Time
 }
 
-// TelemetryFilter selects aggregates of one environment whose window starts in [From, To).
+// TelemetryFilter selects aggregates of one environment whose window starts in [From, To); a
+// zero From or To leaves that side open.
 type TelemetryFilter struct {
 	Project     string
 	Environment string
@@ -61,22 +71,52 @@ type TelemetryFilter struct {
 	From, To time.Time
 }
 
+// TelemetryConflict is the error of SaveTelemetry when another writer got there first. Nothing
+// was saved.
+type TelemetryConflict struct {
+	// Duplicates are the batch ids that were recorded already.
+	Duplicates []BatchID
+	// Stale is set when an aggregate was written since it was read: its Revision is not the
+	// stored one.
+	Stale bool
+}
+
+func (e *TelemetryConflict) Error() string {
+	if len(e.Duplicates) > 0 {
+		return fmt.Sprintf("telemetry: %d batch(es) were recorded already", len(e.Duplicates))
+	}
+	return "telemetry: an aggregate was written since it was read"
+}
+
 // TelemetryStore keeps telemetry aggregates, apart from the flag state.
 type TelemetryStore interface {
-	// SaveTelemetry writes aggregates, replacing those with equal keys, and records the accepted
-	// batch ids, in one transaction.
+	// SaveTelemetry writes aggregates (of distinct keys, with whole-second resolutions) and
+	// records the accepted batch ids, in one transaction. Each aggregate replaces the stored
+	// one of its key at its Revision, and is stored with Revision+1. When a batch id is recorded
+	// already, or a stored aggregate is not at the revision given, nothing is saved and the
+	// error is a *TelemetryConflict.
 	SaveTelemetry(ctx context.Context, aggs []TelemetryAggregate, batches []BatchID) error
 	// ListTelemetry returns the aggregates the filter selects, ordered by window, flag,
 	// variant, version and metric.
 	ListTelemetry(ctx context.Context, f TelemetryFilter) ([]TelemetryAggregate, error)
-	// BatchSeen reports whether a batch id was recorded.
-	BatchSeen(ctx context.Context, instance string, seq uint64) (bool, error)
-	// LastEvaluated returns, per flag, the end of the latest window with exposures in env.
+	// LastEvaluated returns, per flag, the end of the latest window with exposures
+	// (evaluations > 0) in env.
 	LastEvaluated(ctx context.Context, project, env string) (map[string]time.Time, error)
-	// CompactTelemetry replaces the aggregates of windows older than before and of a
-	// resolution shorter than to with their merges into windows of length to (merge
-	// combines two aggregates of one key), deletes aggregates older than dropBefore, and forgets
-	// batch ids received before forgetBefore.
+	// CompactTelemetry replaces the aggregates of windows that start before before and are
+	// shorter than to with their merges into windows of length to (merge adds srcs into dst),
+	// deletes aggregates of windows that start before dropBefore (and last-evaluated times at
+	// or before it), and forgets batch ids received before forgetBefore.
 	CompactTelemetry(ctx context.Context, before time.Time, to time.Duration, dropBefore, forgetBefore time.Time,
-		merge func(dst *TelemetryAggregate, src TelemetryAggregate) error) error
+		merge func(dst *TelemetryAggregate, srcs ...TelemetryAggregate) error) error
+}
+
+// WindowStart returns the start of the window of the given length that holds t. Windows are
+// aligned on the Unix epoch, so a length that divides an hour gives windows that tile hours.
+func WindowStart(t time.Time, length time.Duration) time.Time {
+	us, w := t.UnixMicro(), length.Microseconds()
+	start := us - us%w
+	if us%w < 0 {
+		start -= w
+	}
+	return time.UnixMicro(start).UTC()
 }

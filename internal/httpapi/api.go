@@ -26,6 +26,8 @@ type Options struct {
 	// Observe, when set, is told of every request: the route pattern (empty when no route
 	// matched), method, status and duration. It is the hook for metrics.
 	Observe func(route, method string, status int, d time.Duration)
+	// Telemetry is read by the metrics, correlation and evaluated routes; they need it.
+	Telemetry domain.TelemetryStore
 }
 
 // CommentHeader carries the reason for a change into the audit log. A header rather than a

@@ -50,6 +50,7 @@ func newTestEnv(t *testing.T, opts Options) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{t: t, store: store, logs: logs, admin: admin}
+	opts.Telemetry = store
 	e.api = New(svc, &auth.Authenticator{Store: store}, logger, opts)
 	e.srv = httptest.NewServer(e.api)
 	t.Cleanup(func() {

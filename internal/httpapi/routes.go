@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 
+	"github.com/flagpilot/flagpilot/internal/analytics"
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/service"
 	"github.com/flagpilot/flagpilot/sdk/flagfile"
@@ -82,6 +83,10 @@ func routes() []route {
 		{method: "GET", path: configPath, role: viewer, handler: (*API).getFlagConfig, summary: "Get a flag's configuration in an environment", status: 200, resp: typeOf[domain.FlagConfig](), versioned: true},
 		{method: "PUT", path: configPath, role: editor, handler: (*API).putFlagConfig, summary: "Replace a flag's configuration in an environment", status: 200, body: typeOf[domain.FlagConfig](), resp: typeOf[domain.FlagConfig](), versioned: true},
 		{method: "PATCH", path: configPath, role: editor, handler: (*API).toggleFlag, summary: "Turn a flag on or off in an environment (If-Match optional)", status: 200, body: typeOf[toggleBody](), resp: typeOf[domain.FlagConfig](), versioned: true},
+
+		{method: "GET", path: configPath + "/metrics", role: viewer, handler: (*API).flagMetrics, summary: "A flag's telemetry in an environment: per variant, points of evaluations, unique units, requests, errors, latency quantiles and a tracked metric, and totals over the range", status: 200, resp: typeOf[analytics.Series](), query: metricsQuery},
+		{method: "GET", path: envPath + "/correlation", role: viewer, handler: (*API).correlation, summary: "Flags ranked by the evidence that one of their variants carries excess request errors, with the flag changes around the range", status: 200, resp: typeOf[analytics.Report](), query: rangeQuery},
+		{method: "GET", path: envPath + "/evaluated", role: viewer, handler: (*API).lastEvaluated, summary: "When each flag was last evaluated in an environment", status: 200, resp: typeOf[analytics.FlagEvaluated](), list: true},
 
 		{method: "GET", path: projectPath + "/segments", role: viewer, handler: (*API).listSegments, summary: "List segments", status: 200, resp: typeOf[domain.Segment](), list: true, query: pageQuery},
 		{method: "POST", path: projectPath + "/segments", role: editor, handler: (*API).createSegment, summary: "Create a segment", status: 201, body: typeOf[domain.Segment](), resp: typeOf[domain.Segment](), versioned: true},

@@ -36,6 +36,9 @@ type Metrics struct {
 	webhookDuration   prometheus.Histogram
 	streams           prometheus.Gauge
 	snapshotBuilds    prometheus.Histogram
+	telemetryBatches  *prometheus.CounterVec
+	telemetryRows     *prometheus.CounterVec
+	telemetryDropped  prometheus.Counter
 }
 
 // NewMetrics creates the registry with process and Go runtime collectors.
@@ -70,8 +73,21 @@ func NewMetrics() *Metrics {
 			Help:    "Snapshot builds (reading an environment, compiling and encoding it) and their duration.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		telemetryBatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flagpilot_telemetry_batches_total",
+			Help: "Telemetry batches by outcome: accepted, duplicate, invalid, late, throttled, failed.",
+		}, []string{"outcome"}),
+		telemetryRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flagpilot_telemetry_rows_total",
+			Help: "Rows of accepted telemetry batches: merged, or rejected as invalid.",
+		}, []string{"outcome"}),
+		telemetryDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flagpilot_telemetry_sdk_dropped_total",
+			Help: "Events and rows SDKs reported they could not record or send.",
+		}),
 	}
 	m.Registry.MustRegister(m.requests, m.requestDuration, m.webhookDeliveries, m.webhookDuration, m.streams, m.snapshotBuilds,
+		m.telemetryBatches, m.telemetryRows, m.telemetryDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -97,6 +113,17 @@ func (m *Metrics) AddStreams(delta int) {
 // their number is the users' to choose, and a metric's cardinality must not be.
 func (m *Metrics) ObserveSnapshotBuild(_, _ string, d time.Duration) {
 	m.snapshotBuilds.Observe(d.Seconds())
+}
+
+// ObserveTelemetryBatch records the outcome of one telemetry batch, its merged and rejected
+// rows, and the events its SDK reported dropping.
+func (m *Metrics) ObserveTelemetryBatch(outcome string, merged, rejected int, dropped int64) {
+	m.telemetryBatches.WithLabelValues(outcome).Inc()
+	m.telemetryRows.WithLabelValues("merged").Add(float64(merged))
+	m.telemetryRows.WithLabelValues("rejected").Add(float64(rejected))
+	if dropped > 0 {
+		m.telemetryDropped.Add(float64(dropped))
+	}
 }
 
 // Check is one readiness check; it returns nil when ready.

@@ -127,3 +127,25 @@ func TestMetricsExposeStreamsAndSnapshotBuilds(t *testing.T) {
 		t.Error("snapshot builds are labelled by project, whose number is unbounded")
 	}
 }
+
+func TestMetricsExposeTelemetryBatches(t *testing.T) {
+	m := NewMetrics()
+	m.ObserveTelemetryBatch("accepted", 48, 2, 5)
+	m.ObserveTelemetryBatch("accepted", 50, 0, 0)
+	m.ObserveTelemetryBatch("duplicate", 0, 0, 0)
+	m.ObserveTelemetryBatch("late", 0, 0, 0)
+
+	_, body := get(t, serve(t, m, nil).URL+"/metrics")
+	for _, want := range []string{
+		`flagpilot_telemetry_batches_total{outcome="accepted"} 2`,
+		`flagpilot_telemetry_batches_total{outcome="duplicate"} 1`,
+		`flagpilot_telemetry_batches_total{outcome="late"} 1`,
+		`flagpilot_telemetry_rows_total{outcome="merged"} 98`,
+		`flagpilot_telemetry_rows_total{outcome="rejected"} 2`,
+		"flagpilot_telemetry_sdk_dropped_total 5",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

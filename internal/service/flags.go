@@ -29,6 +29,14 @@ func (s *Service) ListFlags(ctx context.Context, project string, filter domain.F
 	return s.store.ListFlags(ctx, project, filter)
 }
 
+// AllFlags returns every flag of a project.
+func (s *Service) AllFlags(ctx context.Context, project string) ([]domain.Flag, error) {
+	if _, err := s.store.GetProject(ctx, project); err != nil {
+		return nil, err
+	}
+	return domain.AllFlags(ctx, s.store, project)
+}
+
 func clampPage(p domain.Page) domain.Page {
 	if p.Limit <= 0 {
 		p.Limit = domain.DefaultPageLimit

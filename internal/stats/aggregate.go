@@ -111,23 +111,25 @@ func (a *Aggregate) ToDomain(d *domain.TelemetryAggregate) {
 	}
 }
 
-// MergeDomain merges src into dst, two stored aggregates; dst keeps its key and takes the
-// later LastSeen.
-func MergeDomain(dst *domain.TelemetryAggregate, src domain.TelemetryAggregate) error {
+// MergeDomain merges srcs into dst, stored aggregates; dst keeps its key and takes the latest
+// LastSeen.
+func MergeDomain(dst *domain.TelemetryAggregate, srcs ...domain.TelemetryAggregate) error {
 	a, err := FromDomain(*dst)
 	if err != nil {
 		return err
 	}
-	b, err := FromDomain(src)
-	if err != nil {
-		return err
-	}
-	if err := a.Merge(b); err != nil {
-		return err
+	for _, src := range srcs {
+		b, err := FromDomain(src)
+		if err != nil {
+			return err
+		}
+		if err := a.Merge(b); err != nil {
+			return err
+		}
+		if src.LastSeen.After(dst.LastSeen) {
+			dst.LastSeen = src.LastSeen
+		}
 	}
 	a.ToDomain(dst)
-	if src.LastSeen.After(dst.LastSeen) {
-		dst.LastSeen = src.LastSeen
-	}
 	return nil
 }

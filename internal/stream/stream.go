@@ -107,7 +107,7 @@ func (h *Handler) serveSnapshot(w http.ResponseWriter, r *http.Request) {
 
 // snapshot writes the key's environment and returns the status it wrote.
 func (h *Handler) snapshot(w http.ResponseWriter, r *http.Request) int {
-	p, _, err := h.authenticate(r)
+	p, _, err := auth.ServerKey(r, h.authn)
 	if err != nil {
 		return h.fail(w, r, err)
 	}
@@ -140,7 +140,7 @@ func (h *Handler) snapshot(w http.ResponseWriter, r *http.Request) int {
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
-	p, secret, err := h.authenticate(r)
+	p, secret, err := auth.ServerKey(r, h.authn)
 	if err != nil {
 		h.observe(r, streamRoute, h.fail(w, r, err), time.Since(start))
 		return
@@ -298,28 +298,6 @@ func (h *Handler) write(w http.ResponseWriter, rc *http.ResponseController, chun
 		}
 	}
 	return rc.Flush()
-}
-
-// authenticate accepts a server SDK key as a bearer token or in X-API-Key, and returns the
-// key's principal with the secret, which streams re-check. It never logs the secret.
-func (h *Handler) authenticate(r *http.Request) (auth.Principal, string, error) {
-	secret := strings.TrimSpace(r.Header.Get("X-API-Key"))
-	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		secret = strings.TrimSpace(token)
-	}
-	if secret == "" {
-		return auth.Principal{}, "", domain.Errorf(domain.CodeUnauthorized, "send a server SDK key as Authorization: Bearer <key> or X-API-Key: <key>")
-	}
-	p, err := h.authn.Authenticate(r.Context(), secret)
-	switch {
-	case err != nil:
-		return auth.Principal{}, "", err
-	case p.Kind != auth.KindSDK:
-		return auth.Principal{}, "", domain.Errorf(domain.CodeForbidden, "admin tokens cannot read SDK configuration; use a server SDK key")
-	case p.KeyKind != domain.SDKKeyServer:
-		return auth.Principal{}, "", domain.Errorf(domain.CodeForbidden, "client-side keys may only evaluate flags, through OFREP; use a server SDK key")
-	}
-	return p, secret, nil
 }
 
 // fail writes err as the error envelope and returns the status. Errors that are not

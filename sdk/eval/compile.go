@@ -30,6 +30,7 @@ type Flag struct {
 	version    int64
 	variants   []variant
 	enabled    bool
+	monitored  bool
 	offVariant int32 // served when disabled or a prerequisite fails; -1 if none
 	prereqs    []prerequisite
 	rules      []rule
@@ -146,7 +147,7 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 	}
 	for i := range s.Flags {
 		f := &s.Flags[i]
-		cf := &Flag{key: f.Key, index: i, typ: f.Type, version: f.Version, enabled: f.Enabled}
+		cf := &Flag{key: f.Key, index: i, typ: f.Type, version: f.Version, enabled: f.Enabled, monitored: f.Monitor}
 		for _, v := range f.Variants {
 			val, _ := snapshot.NormalizeValue(f.Type, v.Value) // validated above
 			cf.variants = append(cf.variants, variant{name: v.Name, value: val})
@@ -313,6 +314,10 @@ func (f *Flag) Type() snapshot.FlagType { return f.typ }
 
 // Version returns the version of the flag's configuration.
 func (f *Flag) Version() int64 { return f.version }
+
+// Monitored reports whether the server asks SDKs to attribute outcomes (request durations and
+// errors, tracked metrics) to the variant each unit is served (snapshot.Config.Monitor).
+func (f *Flag) Monitored() bool { return f.monitored }
 
 // VariantCount returns the number of variants.
 func (f *Flag) VariantCount() int { return len(f.variants) }

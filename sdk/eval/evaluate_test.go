@@ -776,3 +776,15 @@ func TestConcurrentEvaluate(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// The monitor switch of a configuration reaches the compiled flag.
+func TestMonitored(t *testing.T) {
+	watched := boolFlag("watched")
+	watched.Monitor = true
+	cs := mustCompile(t, &snapshot.Snapshot{Flags: []snapshot.Flag{watched, boolFlag("plain")}})
+	for key, want := range map[string]bool{"watched": true, "plain": false} {
+		if f, _ := cs.Flag(key); f.Monitored() != want {
+			t.Errorf("%s: Monitored() = %v, want %v", key, f.Monitored(), want)
+		}
+	}
+}

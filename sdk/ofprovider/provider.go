@@ -34,6 +34,7 @@ type Provider struct {
 var (
 	_ openfeature.FeatureProvider          = (*Provider)(nil)
 	_ openfeature.ContextAwareStateHandler = (*Provider)(nil)
+	_ openfeature.Tracker                  = (*Provider)(nil)
 	_ openfeature.EventHandler             = (*Provider)(nil)
 )
 
@@ -160,6 +161,20 @@ func (p *Provider) IntEvaluation(ctx context.Context, flag string, def int64, fl
 func (p *Provider) ObjectEvaluation(ctx context.Context, flag string, def any, flatCtx openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
 	v, r := evaluate(flatCtx, def, func(ec sdk.Context) sdk.Detail[any] { return p.client.ObjectDetail(ctx, flag, def, ec) })
 	return openfeature.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: r}
+}
+
+// Track records an OpenFeature tracking event as a tracked metric of the client, with the
+// event's value, attributed to the variant each monitored flag serves the context, so that
+// experiments and guarded rollouts can compare the variants on it. An event whose context
+// cannot be converted is dropped: tracking never fails the application.
+func (p *Provider) Track(ctx context.Context, event string, evalCtx openfeature.EvaluationContext, details openfeature.TrackingEventDetails) {
+	flat := evalCtx.Attributes()
+	flat[openfeature.TargetingKey] = evalCtx.TargetingKey()
+	ec, err := eval.ContextFromMap(flat)
+	if err != nil {
+		return
+	}
+	p.client.Track(ctx, event, details.Value(), ec)
 }
 
 // evaluate converts the context and evaluates with detail; an invalid context serves def with

@@ -12,6 +12,10 @@ import "time"
 // them.
 const RequestMetric = "$request"
 
+// MaxBatchRows is the most rows the intake takes in one batch; an SDK reports a window with
+// more rows in several batches.
+const MaxBatchRows = 1000
+
 // Batch is what one SDK instance reports for one flush window [Start, End).
 type Batch struct {
 	// Instance identifies the reporting SDK instance (random, fixed for its lifetime).

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,3 +153,5 @@ func (dialect) ResetIDs(ctx context.Context, tx sqlstore.Querier) error {
 		SELECT setval(pg_get_serial_sequence('deliveries', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM deliveries;`)
 	return err
 }
+
+func (dialect) Ordinal(n int) string { return "$" + strconv.Itoa(n) }

@@ -160,3 +160,6 @@ func (dialect) LockMigrations(context.Context, sqlstore.Querier) error { return 
 // ResetIDs has nothing to do: AUTOINCREMENT keeps its high-water mark in sqlite_sequence,
 // which inserting explicit ids raises.
 func (dialect) ResetIDs(context.Context, sqlstore.Querier) error { return nil }
+
+// Ordinal is "?": SQLite looks $n up among the statement's parameter names, one by one.
+func (dialect) Ordinal(int) string { return "?" }

@@ -68,6 +68,10 @@ type Dialect interface {
 	LockMigrations(ctx context.Context, tx Querier) error
 	// ResetIDs makes generated ids continue after the largest ids a restore inserted.
 	ResetIDs(ctx context.Context, tx Querier) error
+	// Ordinal returns the placeholder of parameter n (from 1) in a statement that uses each
+	// parameter once, in order: the multi-row statements of telemetry, with thousands of
+	// parameters, which SQLite prepares and binds in quadratic time when they are named $n.
+	Ordinal(n int) string
 }
 
 // Store implements domain.Store over a DB and its Dialect.

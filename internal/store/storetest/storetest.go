@@ -39,6 +39,10 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Timestamps", testTimestamps},
 		{"DumpRestore", testDumpRestore},
+		{"TelemetrySaveAndList", testTelemetrySaveAndList},
+		{"TelemetryConflicts", testTelemetryConflicts},
+		{"LastEvaluated", testLastEvaluated},
+		{"CompactTelemetry", testCompactTelemetry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
