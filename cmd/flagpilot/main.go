@@ -44,6 +44,7 @@ func commands() []command {
 		{"import", "create or update a project's flags and segments on a server from a flag file", runImport},
 		{"export", "write a project on a server as a flag file", runExport},
 		{"keys", "list, create and delete the SDK keys of an environment on a server", group("keys", keysCommands())},
+		{"rollouts", "start, watch, pause, resume, advance and abort guarded rollouts on a server", group("rollouts", rolloutsCommands())},
 		{"audit", "show the recent changes from a server's audit log", runAudit},
 		{"metrics", "show a flag's telemetry per variant in an environment: evaluations, units, errors, latency", runMetrics},
 		{"correlate", "rank the flags of an environment by how strongly a variant carries excess errors, beside the flag changes", runCorrelate},

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/flagpilot/flagpilot/internal/auth"
+	"github.com/flagpilot/flagpilot/internal/autopilot"
 	"github.com/flagpilot/flagpilot/internal/config"
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/httpapi"
@@ -160,6 +161,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	jobs = append(jobs, intake.Run)
+	pilot := autopilot.New(store, store.(domain.TelemetryStore), svc, autopilot.Options{
+		Window:   intake.Window(),
+		Lateness: intake.AllowedLateness(),
+		Lock:     autopilotLock(store),
+		Log:      log.With("component", "autopilot"),
+	})
+	jobs = append(jobs, pilot.Run)
 	// More specific than the SDK endpoints' "/sdk/v1/", so it wins; a relay takes no telemetry.
 	// Keys are looked up once per few seconds: every SDK instance reports every few seconds.
 	keys := auth.NewCache(authn, 5*time.Second, nil)
@@ -182,6 +190,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}))
 	log.Info("starting", "database", databaseKind(cfg))
 	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, jobs...)
+}
+
+// autopilotLock returns how the replicas sharing store elect the one that ticks the
+// rollouts, or nil when the store is not shared.
+func autopilotLock(store domain.Store) func(context.Context) (bool, func(), error) {
+	if pg, ok := store.(*postgres.Store); ok {
+		return pg.AutopilotLock
+	}
+	return nil
 }
 
 // changeFeed returns how the replicas sharing store tell each other of changes, or nil when

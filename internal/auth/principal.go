@@ -37,6 +37,12 @@ func System() Principal {
 	return Principal{Kind: KindSystem, Name: "flagpilot", Role: domain.RoleAdmin}
 }
 
+// Autopilot is the principal of the changes the rollout engine makes on its own; it may do
+// what an editor may.
+func Autopilot() Principal {
+	return Principal{Kind: KindAutopilot, ID: "autopilot", Name: "autopilot", Role: domain.RoleEditor}
+}
+
 // Actor returns the principal as the audit log records it.
 func (p Principal) Actor() domain.Actor {
 	return domain.Actor{Kind: string(p.Kind), ID: p.ID, Name: p.Name}

@@ -45,6 +45,8 @@ type AuditFilter struct {
 // Reader reads the server's state. Get methods return a CodeNotFound error when the item does
 // not exist; List methods return items ordered by key (audit: newest first).
 type Reader interface {
+	RolloutStore
+
 	GetProject(ctx context.Context, key string) (Project, error)
 	ListProjects(ctx context.Context, page Page) ([]Project, error)
 
@@ -92,6 +94,7 @@ type Reader interface {
 // version to the old one plus one.
 type Tx interface {
 	Reader
+	RolloutWriter
 
 	CreateProject(ctx context.Context, p Project) error
 	UpdateProject(ctx context.Context, p Project) error

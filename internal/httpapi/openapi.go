@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/rollout"
 	"github.com/flagpilot/flagpilot/sdk/flagfile"
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
@@ -144,6 +145,8 @@ func (sc *schemas) of(t reflect.Type) obj {
 		return obj{}
 	case typeOf[snapshot.Variants]():
 		return obj{"type": "object", "description": "variant name → value, in order; the order matters", "additionalProperties": obj{}}
+	case typeOf[rollout.Duration]():
+		return obj{"type": "string", "description": "a duration such as 10m or 1h30m"}
 	case typeOf[snapshot.Weights]():
 		return obj{"type": "object", "description": "variant → percent (up to three decimals, summing to 100), in bucket order", "additionalProperties": obj{"type": "number"}}
 	}

@@ -196,6 +196,12 @@ func New(store domain.TelemetryStore, source Source, opts Options) (*Intake, err
 	}, nil
 }
 
+// Window is the length of the aggregate windows, defaults applied.
+func (in *Intake) Window() time.Duration { return in.opts.Window }
+
+// AllowedLateness is how long after its window ends a batch is still merged.
+func (in *Intake) AllowedLateness() time.Duration { return in.opts.AllowedLateness }
+
 // Result is what became of an accepted batch.
 type Result struct {
 	// Merged counts the rows merged into aggregates.

@@ -261,7 +261,7 @@ func (e *Engine) Decide(now time.Time) Decision {
 	if latest.Before(st.StepStarted) {
 		latest = st.StepStarted
 	}
-	if now.Sub(latest) > lateWindows*e.plan.Tick {
+	if now.Sub(latest) > lateWindows*e.plan.Tick.D() {
 		return decide(Hold, "watermark", "", 0)
 	}
 	if e.circuitBroken() {
@@ -288,7 +288,7 @@ func (e *Engine) Decide(now time.Time) Decision {
 			if st.WarnSince.IsZero() {
 				st.WarnSince = now
 			}
-			if now.Sub(st.WarnSince) >= e.plan.WarningHold {
+			if now.Sub(st.WarnSince) >= e.plan.WarningHold.D() {
 				// A person is asked to decide; until then the step holds and the
 				// critical test keeps watching.
 				return decide(Hold, "escalated:warning:"+string(ev.Metric), ev.Metric, ev.LogEWarning)
@@ -298,13 +298,13 @@ func (e *Engine) Decide(now time.Time) Decision {
 	}
 	st.WarnSince = time.Time{}
 	inStep := now.Sub(st.StepStarted)
-	if inStep < e.plan.MinSoak || st.StepWindows < 3 {
+	if inStep < e.plan.MinSoak.D() || st.StepWindows < 3 {
 		return decide(Continue, "soaking", "", 0)
 	}
 	if e.nonInferior(d.Evidence) {
 		return decide(Advance, "advance:evidence", "", 0)
 	}
-	if inStep >= e.plan.StepCap {
+	if inStep >= e.plan.StepCap.D() {
 		if e.plan.Inconclusive == AdvanceWhenInconclusive {
 			return decide(Advance, "advance:step_cap", "", 0)
 		}

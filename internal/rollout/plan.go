@@ -46,19 +46,19 @@ type Plan struct {
 	// Steps are the treatment shares in percent, increasing, ending at 100.
 	Steps []float64 `json:"steps"`
 	// Tick is how often the controller decides; one window of telemetry per tick.
-	Tick time.Duration `json:"tick"`
+	Tick Duration `json:"tick"`
 	// MinSoak is the least time spent in a step before advancing.
-	MinSoak time.Duration `json:"minSoak"`
+	MinSoak Duration `json:"minSoak"`
 	// StepCap is the most time spent in a step while evidence stays inconclusive.
-	StepCap      time.Duration `json:"stepCap"`
-	Inconclusive Policy        `json:"inconclusive"`
-	Guardrails   []Guardrail   `json:"guardrails"`
+	StepCap      Duration    `json:"stepCap"`
+	Inconclusive Policy      `json:"inconclusive"`
+	Guardrails   []Guardrail `json:"guardrails"`
 	// AlphaCritical bounds the chance of rolling back a harmless rollout (family-wise over
 	// the guardrails); AlphaWarning the chance of a warning hold, per guardrail.
 	AlphaCritical float64 `json:"alphaCritical"`
 	AlphaWarning  float64 `json:"alphaWarning"`
 	// WarningHold is how long a warning may hold a step before a person is asked to decide.
-	WarningHold time.Duration `json:"warningHold"`
+	WarningHold Duration `json:"warningHold"`
 }
 
 // DefaultPlan is DECISION.md's defaults: 1 → 5 → 20 → 50 → 100 %, one-minute ticks, ten-minute
@@ -66,16 +66,16 @@ type Plan struct {
 func DefaultPlan() Plan {
 	return Plan{
 		Steps:         []float64{1, 5, 20, 50, 100},
-		Tick:          time.Minute,
-		MinSoak:       10 * time.Minute,
-		StepCap:       30 * time.Minute,
+		Tick:          Duration(time.Minute),
+		MinSoak:       Duration(10 * time.Minute),
+		StepCap:       Duration(30 * time.Minute),
 		Inconclusive:  AdvanceWhenInconclusive,
 		Guardrails:    []Guardrail{{Metric: ErrorRate}, {Metric: Latency}},
 		AlphaCritical: 0.01,
 		// 0.05 rather than DECISION.md's 0.10 per guardrail: with the two default guardrails
 		// a healthy rollout would otherwise be held by a warning in about one run in ten.
 		AlphaWarning: 0.05,
-		WarningHold:  30 * time.Minute,
+		WarningHold:  Duration(30 * time.Minute),
 	}
 }
 
@@ -136,7 +136,7 @@ func (p Plan) Validate() error {
 		return fmt.Errorf("steps: the last step must be 100")
 	}
 	switch {
-	case p.Tick < time.Second:
+	case p.Tick.D() < time.Second:
 		return fmt.Errorf("tick: %v is shorter than one second", p.Tick)
 	case p.MinSoak < p.Tick:
 		return fmt.Errorf("minSoak: %v is shorter than the tick %v", p.MinSoak, p.Tick)

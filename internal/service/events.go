@@ -17,12 +17,15 @@ var EventTypes = []string{
 	"gate.passed", "gate.failed",
 }
 
-// EventType returns the webhook event type of a change to a resource type, or "" when such
-// changes are not announced (tokens, SDK keys and webhooks are audited only).
-func EventType(resourceType string) string {
+// EventType returns the webhook event type of a change, or "" when such changes are not
+// announced (tokens, SDK keys and webhooks are audited only). Rollout changes announce their
+// action, such as rollout.rolled_back.
+func EventType(resourceType, action string) string {
 	switch resourceType {
 	case "project", "environment", "flag", "segment":
 		return resourceType + ".changed"
+	case "rollout":
+		return action
 	}
 	return ""
 }

@@ -173,7 +173,7 @@ func (t *txn) record(c change) error {
 		return fmt.Errorf("append audit event: %w", err)
 	}
 	t.events = append(t.events, e)
-	typ := EventType(c.resourceType)
+	typ := EventType(c.resourceType, c.action)
 	if typ == "" {
 		return nil
 	}

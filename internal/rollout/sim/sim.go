@@ -62,7 +62,7 @@ const historyMinutes = 240
 func Run(s Scenario, eng Engine) (Result, error) {
 	plan := rollout.DefaultPlan()
 	plan.Steps = slices.Clone(s.Plan.Steps)
-	plan.MinSoak = time.Duration(s.Plan.MinSoakMinutes * float64(time.Minute))
+	plan.MinSoak = rollout.Duration(s.Plan.MinSoakMinutes * float64(time.Minute))
 	plan.StepCap = max(plan.StepCap, plan.MinSoak)
 	plan.Guardrails = nil
 	for _, g := range s.Guardrails {

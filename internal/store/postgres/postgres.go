@@ -155,3 +155,28 @@ func (dialect) ResetIDs(ctx context.Context, tx sqlstore.Querier) error {
 }
 
 func (dialect) Ordinal(n int) string { return "$" + strconv.Itoa(n) }
+
+// autopilotLock is the advisory-lock class of the autopilot ("auto"), per schema like
+// migrationLock.
+const autopilotLock = 0x6175746f
+
+// AutopilotLock tries to take the lock that lets one replica tick the rollouts. It holds a
+// connection of its own while held: session-level advisory locks belong to a connection, and
+// a replica that dies loses it with its connection, so another takes over at its next tick.
+func (s *Store) AutopilotLock(ctx context.Context) (held bool, release func(), err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext(current_schema()))`, int32(autopilotLock)).Scan(&held); err != nil || !held {
+		conn.Release()
+		return false, nil, err
+	}
+	return true, func() {
+		// A failed unlock leaves the lock with the connection; destroying it frees both.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, int32(autopilotLock)); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
+}

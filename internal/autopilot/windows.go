@@ -1,0 +1,53 @@
+package autopilot
+
+import (
+	"slices"
+	"time"
+
+	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/rollout"
+	"github.com/flagpilot/flagpilot/internal/stats"
+	"github.com/flagpilot/flagpilot/sdk/telemetry"
+)
+
+// windows turns a flag's stored telemetry into the engine's windows: per window, the
+// treatment and control variants' request outcomes and exposed units, counting only what the
+// given configuration version served, so that every window belongs to one step. Windows are
+// returned oldest first.
+func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control string) ([]rollout.Window, error) {
+	byStart := map[time.Time]*rollout.Window{}
+	for _, a := range aggs {
+		if a.Version != version || (a.Variant != treatment && a.Variant != control) {
+			continue
+		}
+		w := byStart[a.Window]
+		if w == nil {
+			w = &rollout.Window{Start: a.Window, End: a.Window.Add(a.Resolution)}
+			byStart[a.Window] = w
+		}
+		arm := &w.Control
+		if a.Variant == treatment {
+			arm = &w.Treatment
+		}
+		switch a.Metric {
+		case "":
+			agg, err := stats.FromDomain(a)
+			if err != nil {
+				return nil, err
+			}
+			arm.Units += agg.UnitCount()
+		case telemetry.RequestMetric:
+			arm.Requests += a.Count
+			arm.Errors += a.Errors
+			arm.LatencyN += a.Count
+			arm.SumLog += a.SumLog
+			arm.SumLogSq += a.SumLogSq
+		}
+	}
+	out := make([]rollout.Window, 0, len(byStart))
+	for _, w := range byStart {
+		out = append(out, *w)
+	}
+	slices.SortFunc(out, func(a, b rollout.Window) int { return a.Start.Compare(b.Start) })
+	return out, nil
+}
