@@ -45,6 +45,7 @@ func commands() []command {
 		{"export", "write a project on a server as a flag file", runExport},
 		{"keys", "list, create and delete the SDK keys of an environment on a server", group("keys", keysCommands())},
 		{"rollouts", "start, watch, pause, resume, advance and abort guarded rollouts on a server", group("rollouts", rolloutsCommands())},
+		{"gate", "list release gates and evaluate one over a time window (exit code = verdict, for CI)", group("gate", gateCommands())},
 		{"audit", "show the recent changes from a server's audit log", runAudit},
 		{"metrics", "show a flag's telemetry per variant in an environment: evaluations, units, errors, latency", runMetrics},
 		{"correlate", "rank the flags of an environment by how strongly a variant carries excess errors, beside the flag changes", runCorrelate},

@@ -127,6 +127,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Logger:       log.With("component", "service"),
 		OnChange:     onChange,
 		OnDeliveries: dispatcher.Kick,
+		Telemetry:    store.(domain.TelemetryStore),
 	})
 	secret, created, err := svc.EnsureAdminToken(ctx, cfg.AdminToken)
 	if err != nil {

@@ -46,6 +46,7 @@ type AuditFilter struct {
 // not exist; List methods return items ordered by key (audit: newest first).
 type Reader interface {
 	RolloutStore
+	GateStore
 
 	GetProject(ctx context.Context, key string) (Project, error)
 	ListProjects(ctx context.Context, page Page) ([]Project, error)
@@ -95,6 +96,7 @@ type Reader interface {
 type Tx interface {
 	Reader
 	RolloutWriter
+	GateWriter
 
 	CreateProject(ctx context.Context, p Project) error
 	UpdateProject(ctx context.Context, p Project) error

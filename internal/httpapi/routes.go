@@ -91,6 +91,11 @@ func routes() []route {
 		{method: "POST", path: configPath + "/rollout/advance", role: editor, handler: controlRollout(service.AdvanceRollout), summary: "Advance a rollout to its next step now", status: 200, resp: typeOf[domain.Rollout]()},
 		{method: "POST", path: configPath + "/rollout/abort", role: editor, handler: controlRollout(service.AbortRollout), summary: "Abort a rollout: everyone it reached gets the control again", status: 200, resp: typeOf[domain.Rollout]()},
 		{method: "GET", path: configPath + "/metrics", role: viewer, handler: (*API).flagMetrics, summary: "A flag's telemetry in an environment: per variant, points of evaluations, unique units, requests, errors, latency quantiles and a tracked metric, and totals over the range", status: 200, resp: typeOf[analytics.Series](), query: metricsQuery},
+		{method: "GET", path: envPath + "/gates", role: viewer, handler: (*API).listGates, summary: "List an environment's release gates", status: 200, resp: typeOf[domain.Gate](), list: true},
+		{method: "POST", path: envPath + "/gates", role: editor, handler: (*API).createGate, summary: "Create a release gate: objectives over a flag's telemetry, evaluated when an event arrives", status: 201, body: typeOf[domain.Gate](), resp: typeOf[domain.Gate]()},
+		{method: "GET", path: envPath + "/gates/{gate}", role: viewer, handler: (*API).getGate, summary: "Get a release gate with its latest evaluations", status: 200, resp: typeOf[service.GateView]()},
+		{method: "DELETE", path: envPath + "/gates/{gate}", role: editor, handler: (*API).deleteGate, summary: "Delete a release gate with its evaluations", status: 204},
+		{method: "POST", path: envPath + "/gates/{gate}/evaluate", role: editor, handler: (*API).evaluateGate, summary: "Evaluate a release gate over a time window: pass, warning or fail", status: 200, body: typeOf[timeWindow](), resp: typeOf[domain.GateEvaluation]()},
 		{method: "GET", path: envPath + "/correlation", role: viewer, handler: (*API).correlation, summary: "Flags ranked by the evidence that one of their variants carries excess request errors, with the flag changes around the range", status: 200, resp: typeOf[analytics.Report](), query: rangeQuery},
 		{method: "GET", path: envPath + "/evaluated", role: viewer, handler: (*API).lastEvaluated, summary: "When each flag was last evaluated in an environment", status: 200, resp: typeOf[analytics.FlagEvaluated](), list: true},
 
@@ -108,6 +113,7 @@ func routes() []route {
 		{method: "GET", path: projectPath + "/export", role: viewer, handler: (*API).exportFlags, summary: "Export the project as a flag file", status: 200, resp: typeOf[flagfile.Document](),
 			query: []param{{"format", "string", "yaml (default) or json"}}},
 
+		{method: "POST", path: "/api/v1/events", role: editor, handler: (*API).postEvent, summary: "Report an event, such as load_test.finished with its time window: every gate of the environment listening to it is evaluated", status: 200, body: typeOf[service.Event](), resp: typeOf[domain.GateEvaluation](), list: true},
 		{method: "GET", path: "/api/v1/audit", role: viewer, handler: (*API).listAudit, summary: "List audit events, newest first", status: 200, resp: typeOf[domain.AuditEvent](), list: true, query: auditQuery},
 
 		{method: "GET", path: "/api/v1/webhooks", role: admin, handler: (*API).listWebhooks, summary: "List webhooks", status: 200, resp: typeOf[domain.Webhook](), list: true},

@@ -14,7 +14,7 @@ var EventTypes = []string{
 	"project.changed", "environment.changed", "flag.changed", "segment.changed",
 	"rollout.started", "rollout.advanced", "rollout.held", "rollout.paused", "rollout.resumed",
 	"rollout.completed", "rollout.rolled_back", "rollout.aborted",
-	"gate.passed", "gate.failed",
+	"gate.passed", "gate.warning", "gate.failed",
 }
 
 // EventType returns the webhook event type of a change, or "" when such changes are not
@@ -26,6 +26,10 @@ func EventType(resourceType, action string) string {
 		return resourceType + ".changed"
 	case "rollout":
 		return action
+	case "gate":
+		if action == "gate.passed" || action == "gate.warning" || action == "gate.failed" {
+			return action
+		}
 	}
 	return ""
 }

@@ -30,6 +30,8 @@ type Options struct {
 	// OnDeliveries is called after a commit that queued webhook deliveries, so the dispatcher
 	// can send them at once instead of at its next poll.
 	OnDeliveries func()
+	// Telemetry is where gate evaluations read their measurements.
+	Telemetry domain.TelemetryStore
 }
 
 // Service applies changes to a store.
@@ -39,11 +41,12 @@ type Service struct {
 	log          *slog.Logger
 	onChange     func(project, env string)
 	onDeliveries func()
+	telemetry    domain.TelemetryStore
 }
 
 // New returns a Service writing to store.
 func New(store domain.Store, opts Options) *Service {
-	s := &Service{store: store, now: opts.Now, log: opts.Logger, onChange: opts.OnChange, onDeliveries: opts.OnDeliveries}
+	s := &Service{store: store, now: opts.Now, log: opts.Logger, onChange: opts.OnChange, onDeliveries: opts.OnDeliveries, telemetry: opts.Telemetry}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"TelemetryConflicts", testTelemetryConflicts},
 		{"LastEvaluated", testLastEvaluated},
 		{"CompactTelemetry", testCompactTelemetry},
+		{"Rollouts", testRollouts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,84 @@
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/flagpilot/flagpilot/internal/domain"
+)
+
+func testRollouts(t *testing.T, open func(t *testing.T) domain.Store) {
+	s, ctx := open(t), t.Context()
+	update(t, s, func(tx domain.Tx) error {
+		if err := tx.CreateProject(ctx, newProject("shop")); err != nil {
+			return err
+		}
+		if err := tx.CreateEnvironment(ctx, newEnv("shop", "prod")); err != nil {
+			return err
+		}
+		if err := tx.CreateFlag(ctx, newFlag("shop", "f")); err != nil {
+			return err
+		}
+		return tx.PutFlagConfig(ctx, newConfig("shop", "f", "prod"), 0)
+	})
+	r := domain.Rollout{
+		Project: "shop", Environment: "prod", Flag: "f", Treatment: "zeta", Control: "alpha",
+		Plan: json.RawMessage(`{"steps":[1,100]}`), Status: domain.RolloutRunning, Reason: "started", Share: 1,
+		ConfigVersion: 2, State: json.RawMessage(`{"step":0}`), Observed: t0.Add(time.Minute), StartedAt: t0, UpdatedAt: t0,
+	}
+	put := func(r domain.Rollout, base int64) error {
+		return try(t, s, func(tx domain.Tx) error { return tx.PutRollout(ctx, r, base) })
+	}
+	wantCode(t, "GetRollout before any", errOf(s.GetRollout(ctx, "shop", "f", "prod")), domain.CodeNotFound)
+	check(t, put(r, 0))
+	wantCode(t, "a second live rollout", put(r, 0), domain.CodeConflict)
+	got, err := s.GetRollout(ctx, "shop", "f", "prod")
+	check(t, err)
+	r.Version = 1
+	equal(t, "GetRollout", got, r)
+
+	next := r
+	next.Step, next.Share, next.Status, next.State = 1, 100, domain.RolloutCompleted, json.RawMessage(`{"step":1}`)
+	wantCode(t, "an update based on a stale version", put(next, 7), domain.CodeConflict)
+	check(t, put(next, 1))
+	got, err = s.GetRollout(ctx, "shop", "f", "prod")
+	check(t, err)
+	if got.Version != 2 || got.Status != domain.RolloutCompleted || string(got.State) != `{"step":1}` {
+		t.Errorf("after the update: %+v", got)
+	}
+	live, err := s.ListLiveRollouts(ctx)
+	check(t, err)
+	if len(live) != 0 {
+		t.Errorf("ListLiveRollouts = %+v, want none once completed", live)
+	}
+	check(t, put(r, 0)) // a finished rollout gives way to a new one
+	live, err = s.ListLiveRollouts(ctx)
+	check(t, err)
+	if len(live) != 1 || live[0].Version != 1 {
+		t.Errorf("ListLiveRollouts = %+v, want the new rollout", live)
+	}
+
+	for i, action := range []string{"start", "advance", "rollback"} {
+		d := &domain.RolloutDecision{Project: "shop", Environment: "prod", Flag: "f", Time: t0.Add(time.Duration(i) * time.Minute),
+			Actor: domain.Actor{Kind: "autopilot", ID: "autopilot", Name: "autopilot"}, Action: action, Reason: "r" + action, Step: i, Share: 1}
+		if action == "rollback" {
+			d.Evidence = json.RawMessage(`[{"metric":"error_rate","logECritical":6.1}]`)
+		}
+		check(t, try(t, s, func(tx domain.Tx) error { return tx.AppendRolloutDecision(ctx, d) }))
+		if d.ID == 0 {
+			t.Errorf("decision %s has no id", action)
+		}
+	}
+	ds, err := s.ListRolloutDecisions(ctx, "shop", "f", "prod", 2)
+	check(t, err)
+	if len(ds) != 2 || ds[0].Action != "rollback" || ds[1].Action != "advance" || ds[0].Actor.Kind != "autopilot" ||
+		string(ds[0].Evidence) != `[{"metric":"error_rate","logECritical":6.1}]` || ds[1].Evidence != nil {
+		t.Errorf("ListRolloutDecisions = %+v, want the two newest with their evidence", ds)
+	}
+
+	check(t, try(t, s, func(tx domain.Tx) error { return tx.DeleteFlag(ctx, "shop", "f") }))
+	wantCode(t, "GetRollout of a deleted flag", errOf(s.GetRollout(ctx, "shop", "f", "prod")), domain.CodeNotFound)
+}
+
+func errOf[T any](_ T, err error) error { return err }
