@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -188,6 +189,11 @@ type Dump struct {
 	Audit       []AuditEvent  `json:"audit"`
 	Webhooks    []DumpedHook  `json:"webhooks"`
 	Deliveries  []Delivery    `json:"deliveries"`
+	// Rollouts, their decisions, gates and gate evaluations; absent from older dumps.
+	Rollouts         []DumpedRollout   `json:"rollouts,omitempty"`
+	RolloutDecisions []RolloutDecision `json:"rolloutDecisions,omitempty"`
+	Gates            []Gate            `json:"gates,omitempty"`
+	GateEvaluations  []GateEvaluation  `json:"gateEvaluations,omitempty"`
 }
 
 // DumpFormat is the current Dump.Format.
@@ -206,6 +212,12 @@ type DumpedKey struct {
 }
 
 // DumpedHook is a Webhook with its signing secret.
+// DumpedRollout is a Rollout with its engine state, which a backup must keep.
+type DumpedRollout struct {
+	Rollout
+	State json.RawMessage `json:"state"`
+}
+
 type DumpedHook struct {
 	Webhook
 	Secret string `json:"secret"`

@@ -150,7 +150,9 @@ func (dialect) LockMigrations(ctx context.Context, tx sqlstore.Querier) error {
 func (dialect) ResetIDs(ctx context.Context, tx sqlstore.Querier) error {
 	_, err := tx.Exec(ctx, `
 		SELECT setval(pg_get_serial_sequence('audit_events', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM audit_events;
-		SELECT setval(pg_get_serial_sequence('deliveries', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM deliveries;`)
+		SELECT setval(pg_get_serial_sequence('deliveries', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM deliveries;
+		SELECT setval(pg_get_serial_sequence('rollout_decisions', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM rollout_decisions;
+		SELECT setval(pg_get_serial_sequence('gate_evaluations', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM gate_evaluations;`)
 	return err
 }
 

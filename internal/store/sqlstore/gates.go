@@ -42,9 +42,13 @@ func (w *writer) CreateGate(ctx context.Context, g domain.Gate) error {
 	if _, err := w.GetEnvironment(ctx, g.Project, g.Environment); err != nil {
 		return err
 	}
+	return w.insertGate(ctx, g, 1)
+}
+
+func (w *writer) insertGate(ctx context.Context, g domain.Gate, version int64) error {
 	return w.insert(ctx, "gate", g.Project+"/"+g.Environment+"/"+g.Key, "gates", gateCols,
 		g.Project, g.Environment, g.Key, g.Description, g.Flag, g.RollbackOnFail, jsonValue{g.Events},
-		jsonValue{g.Objectives}, int64(1), ts(g.CreatedAt))
+		jsonValue{g.Objectives}, version, ts(g.CreatedAt))
 }
 
 func (w *writer) DeleteGate(ctx context.Context, project, env, key string) error {
@@ -53,7 +57,11 @@ func (w *writer) DeleteGate(ctx context.Context, project, env, key string) error
 }
 
 func (w *writer) AppendGateEvaluation(ctx context.Context, e *domain.GateEvaluation) error {
-	return w.insertWithID(ctx, "gate_evaluations", gateEvaluationCols, &e.ID, false,
+	return w.insertGateEvaluation(ctx, e, false)
+}
+
+func (w *writer) insertGateEvaluation(ctx context.Context, e *domain.GateEvaluation, keepID bool) error {
+	return w.insertWithID(ctx, "gate_evaluations", gateEvaluationCols, &e.ID, keepID,
 		e.Project, e.Environment, e.Gate, ts(e.Time), ts(e.From), ts(e.To), e.Trigger, jsonValue{e.Actor},
 		e.Result, jsonValue{e.Objectives}, e.RolledBack)
 }

@@ -184,6 +184,9 @@ func (s *Store) Dump(ctx context.Context) (*domain.Dump, error) {
 	if d.Deliveries, err = r.dumpDeliveries(ctx); err != nil {
 		return nil, err
 	}
+	if err := r.dumpAutopilot(ctx, d); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -259,6 +262,9 @@ func (w *writer) restore(ctx context.Context, d *domain.Dump) error {
 		if err := w.insertDelivery(ctx, &dl, true); err != nil {
 			return err
 		}
+	}
+	if err := w.restoreAutopilot(ctx, d); err != nil {
+		return err
 	}
 	return w.d.ResetIDs(ctx, w.tx)
 }

@@ -286,6 +286,9 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 		if err := tx.PutFlagConfig(ctx, newConfig("shop", "f1", "prod"), 1); err != nil {
 			return err
 		}
+		if err := populateAutopilot(ctx, tx); err != nil {
+			return err
+		}
 		for _, id := range []string{"tok-1", "tok-2"} {
 			if err := tx.CreateToken(ctx, newToken(id)); err != nil {
 				return err
@@ -324,8 +327,12 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 		t.Errorf("Dump format %d taken at %v", d.Format, d.TakenAt)
 	}
 	equal(t, "items dumped", []int{len(d.Projects), len(d.Envs), len(d.Flags), len(d.FlagConfigs), len(d.Segments),
-		len(d.Tokens), len(d.SDKKeys), len(d.Audit), len(d.Webhooks), len(d.Deliveries)},
-		[]int{2, 4, 4, 8, 2, 2, 4, 3, 2, 2})
+		len(d.Tokens), len(d.SDKKeys), len(d.Audit), len(d.Webhooks), len(d.Deliveries),
+		len(d.Rollouts), len(d.RolloutDecisions), len(d.Gates), len(d.GateEvaluations)},
+		[]int{2, 4, 4, 8, 2, 2, 4, 3, 2, 2, 1, 1, 1, 1})
+	if len(d.Rollouts) > 0 && string(d.Rollouts[0].State) != `{"step":0}` {
+		t.Errorf("Dump lacks the rollout's engine state: %q", d.Rollouts[0].State)
+	}
 	if len(d.Tokens) > 0 && len(d.Tokens[0].Hash) == 0 || len(d.SDKKeys) > 0 && len(d.SDKKeys[0].Hash) == 0 ||
 		len(d.Webhooks) > 0 && d.Webhooks[0].Secret == "" {
 		t.Error("Dump lacks hashes or secrets")

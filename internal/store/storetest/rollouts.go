@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -79,6 +80,31 @@ func testRollouts(t *testing.T, open func(t *testing.T) domain.Store) {
 
 	check(t, try(t, s, func(tx domain.Tx) error { return tx.DeleteFlag(ctx, "shop", "f") }))
 	wantCode(t, "GetRollout of a deleted flag", errOf(s.GetRollout(ctx, "shop", "f", "prod")), domain.CodeNotFound)
+}
+
+// populateAutopilot adds a rollout of shop/f1 in prod with a decision, and a gate with an
+// evaluation, to a project that populateProject made.
+func populateAutopilot(ctx context.Context, tx domain.Tx) error {
+	r := domain.Rollout{Project: "shop", Environment: "prod", Flag: "f1", Treatment: "zeta", Control: "alpha",
+		Plan: json.RawMessage(`{"steps":[1,100]}`), Status: domain.RolloutRunning, Reason: "started", Share: 1,
+		ConfigVersion: 2, State: json.RawMessage(`{"step":0}`), StartedAt: t0, UpdatedAt: t0}
+	if err := tx.PutRollout(ctx, r, 0); err != nil {
+		return err
+	}
+	actor := domain.Actor{Kind: "autopilot", ID: "autopilot", Name: "autopilot"}
+	if err := tx.AppendRolloutDecision(ctx, &domain.RolloutDecision{Project: "shop", Environment: "prod", Flag: "f1",
+		Time: t0, Actor: actor, Action: "hold", Reason: "warning:error_rate", Share: 1, Evidence: json.RawMessage(`[{"metric":"error_rate"}]`)}); err != nil {
+		return err
+	}
+	limit := 0.02
+	if err := tx.CreateGate(ctx, domain.Gate{Project: "shop", Environment: "prod", Key: "slo", Flag: "f1", Events: []string{"deploy.done"},
+		Objectives: []domain.Objective{{Name: "errors", Metric: "error_rate", Direction: "max", Fail: &limit}}, Version: 1, CreatedAt: t0}); err != nil {
+		return err
+	}
+	value := 0.01
+	return tx.AppendGateEvaluation(ctx, &domain.GateEvaluation{Project: "shop", Environment: "prod", Gate: "slo", Time: t0,
+		From: t0.Add(-time.Hour), To: t0, Trigger: "deploy.done", Actor: actor, Result: domain.GatePass,
+		Objectives: []domain.Checked{{Name: "errors", Metric: "error_rate", Value: &value, Result: domain.GatePass, Fail: &limit}}})
 }
 
 func errOf[T any](_ T, err error) error { return err }
