@@ -13,6 +13,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/rollout"
 	"github.com/flagpilot/flagpilot/internal/service"
+	"github.com/flagpilot/flagpilot/internal/stats"
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
@@ -120,7 +121,7 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	if err != nil {
 		return err
 	}
-	ws, err := windows(aggs, r.ConfigVersion, r.Treatment, r.Control)
+	ws, err := windows(aggs, r.ConfigVersion, r.Treatment, r.Control, engine.TailThreshold())
 	if err != nil {
 		return err
 	}
@@ -148,7 +149,8 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 }
 
 // history gives the engine the control's telemetry from before the rollout, when everyone was
-// on the control, to calibrate the dispersion of error counts.
+// on the control, to calibrate the dispersion of error counts, and sets the slow-tail threshold
+// at the control's p99 latency when there were enough requests to know it.
 func (c *Controller) history(ctx context.Context, r domain.Rollout, engine *rollout.Engine) error {
 	aggs, err := c.tel.ListTelemetry(ctx, domain.TelemetryFilter{
 		Project: r.Project, Environment: r.Environment, Flags: []string{r.Flag},
@@ -159,9 +161,17 @@ func (c *Controller) history(ctx context.Context, r domain.Rollout, engine *roll
 	}
 	byWindow := map[time.Time]*rollout.Arm{}
 	var order []time.Time
+	var latency stats.Aggregate
 	for _, a := range aggs {
 		if a.Variant != r.Control {
 			continue
+		}
+		agg, err := stats.FromDomain(a)
+		if err != nil {
+			return err
+		}
+		if err := latency.Merge(agg); err != nil {
+			return err
 		}
 		arm := byWindow[a.Window]
 		if arm == nil {
@@ -175,5 +185,11 @@ func (c *Controller) history(ctx context.Context, r domain.Rollout, engine *roll
 	for _, w := range order {
 		engine.History(*byWindow[w])
 	}
+	// A p99 needs about 10/(1 − 0.99) observations to be worth reporting (DECISION.md 2.5).
+	if p99, ok := latency.Quantile(0.99); ok && latency.Count >= minTailRequests {
+		engine.SetTailThreshold(p99)
+	}
 	return nil
 }
+
+const minTailRequests = 1000

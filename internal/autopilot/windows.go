@@ -11,10 +11,10 @@ import (
 )
 
 // windows turns a flag's stored telemetry into the engine's windows: per window, the
-// treatment and control variants' request outcomes and exposed units, counting only what the
-// given configuration version served, so that every window belongs to one step. Windows are
-// returned oldest first.
-func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control string) ([]rollout.Window, error) {
+// treatment and control variants' request outcomes, requests slower than tailMS (when it is
+// set) and exposed units, counting only what the given configuration version served, so that
+// every window belongs to one step. Windows are returned oldest first.
+func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control string, tailMS float64) ([]rollout.Window, error) {
 	byStart := map[time.Time]*rollout.Window{}
 	for _, a := range aggs {
 		if a.Version != version || (a.Variant != treatment && a.Variant != control) {
@@ -37,6 +37,13 @@ func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control
 			}
 			arm.Units += agg.UnitCount()
 		case telemetry.RequestMetric:
+			if tailMS > 0 {
+				agg, err := stats.FromDomain(a)
+				if err != nil {
+					return nil, err
+				}
+				arm.Exceed += agg.CountAbove(tailMS)
+			}
 			arm.Requests += a.Count
 			arm.Errors += a.Errors
 			arm.LatencyN += a.Count

@@ -18,6 +18,8 @@ type Arm struct {
 	LatencyN int64   `json:"latencyN"`
 	SumLog   float64 `json:"sumLog"`
 	SumLogSq float64 `json:"sumLogSq"`
+	// Exceed counts requests slower than the tail threshold (see SetTailThreshold).
+	Exceed int64 `json:"exceed"`
 }
 
 // Window is the telemetry of one tick of the current step, treatment against control.
@@ -91,15 +93,21 @@ type State struct {
 	QuietWindows int       `json:"quietWindows"`
 	WarnSince    time.Time `json:"warnSince"`
 
-	ErrCrit    rateProcess    `json:"errCrit"`
-	ErrWarn    rateProcess    `json:"errWarn"`
-	ErrOK      rateProcess    `json:"errOK"`
-	LatCrit    meanProcess    `json:"latCrit"`
-	LatWarn    meanProcess    `json:"latWarn"`
-	LatOK      meanProcess    `json:"latOK"`
-	LatVar     pooledVariance `json:"latVar"`
-	Dispersion dispersion     `json:"dispersion"`
-	SRM        srmProcess     `json:"srm"`
+	ErrCrit rateProcess    `json:"errCrit"`
+	ErrWarn rateProcess    `json:"errWarn"`
+	ErrOK   rateProcess    `json:"errOK"`
+	LatCrit meanProcess    `json:"latCrit"`
+	LatWarn meanProcess    `json:"latWarn"`
+	LatOK   meanProcess    `json:"latOK"`
+	LatVar  pooledVariance `json:"latVar"`
+	// TailCrit and TailWarn test the share of requests slower than TailThreshold (ms), a
+	// high quantile of the control's latency before the rollout: a regression of the slowest
+	// requests barely moves the mean of log-latency.
+	TailCrit      rateProcess `json:"tailCrit"`
+	TailWarn      rateProcess `json:"tailWarn"`
+	TailThreshold float64     `json:"tailThreshold"`
+	Dispersion    dispersion  `json:"dispersion"`
+	SRM           srmProcess  `json:"srm"`
 	// Recent are the windows of the last circuitBreakerSpan.
 	Recent []Window `json:"recent"`
 }
@@ -138,6 +146,8 @@ func New(plan Plan, start time.Time) (*Engine, error) {
 			e.st.LatCrit = meanProcess{Delta0: math.Log1p(g.Tolerance), Sign: 1}
 			e.st.LatWarn = meanProcess{Sign: 1}
 			e.st.LatOK = meanProcess{Delta0: math.Log1p(g.Margin), Sign: -1}
+			e.st.TailCrit = newHarmProcess(1 + g.Tolerance)
+			e.st.TailWarn = newHarmProcess(1)
 		}
 	}
 	return e, nil
@@ -174,6 +184,13 @@ func (e *Engine) History(control Arm) {
 	e.st.Dispersion.add(control.Requests, control.Errors)
 }
 
+// SetTailThreshold sets the latency (ms) above which requests count as the slow tail, from
+// the control's history; windows must then carry Exceed counts against it.
+func (e *Engine) SetTailThreshold(ms float64) { e.st.TailThreshold = ms }
+
+// TailThreshold is the latency above which requests count as the slow tail; 0 when unset.
+func (e *Engine) TailThreshold() float64 { return e.st.TailThreshold }
+
 // Observe takes the next complete window of the current step.
 func (e *Engine) Observe(w Window) {
 	st := &e.st
@@ -192,6 +209,9 @@ func (e *Engine) Observe(w Window) {
 	st.Dispersion.add(c.Requests, c.Errors)
 	for _, p := range []*rateProcess{&st.ErrCrit, &st.ErrWarn, &st.ErrOK} {
 		p.add(t.Requests, t.Errors, c.Requests, c.Errors)
+	}
+	for _, p := range []*rateProcess{&st.TailCrit, &st.TailWarn} {
+		p.add(t.LatencyN, t.Exceed, c.LatencyN, c.Exceed)
 	}
 	st.LatVar.add(t.LatencyN, t.SumLog, t.SumLogSq)
 	st.LatVar.add(c.LatencyN, c.SumLog, c.SumLogSq)
@@ -214,6 +234,7 @@ func addArm(a, b Arm) Arm {
 	return Arm{
 		Units: a.Units + b.Units, Requests: a.Requests + b.Requests, Errors: a.Errors + b.Errors,
 		LatencyN: a.LatencyN + b.LatencyN, SumLog: a.SumLog + b.SumLog, SumLogSq: a.SumLogSq + b.SumLogSq,
+		Exceed: a.Exceed + b.Exceed,
 	}
 }
 
@@ -267,9 +288,8 @@ func (e *Engine) Decide(now time.Time) Decision {
 	if e.circuitBroken() {
 		return decide(Rollback, "circuit_breaker", ErrorRate, 0)
 	}
-	critical := math.Log(e.k / e.plan.AlphaCritical)
 	for _, ev := range d.Evidence {
-		if ev.LogECritical >= critical {
+		if ev.LogECritical >= math.Log(1/e.alpha(ev.Metric)) {
 			return decide(Rollback, "critical:"+string(ev.Metric), ev.Metric, ev.LogECritical)
 		}
 	}
@@ -284,7 +304,9 @@ func (e *Engine) Decide(now time.Time) Decision {
 	}
 	warning := math.Log(1 / e.plan.AlphaWarning)
 	for _, ev := range d.Evidence {
-		if ev.LogEWarning >= warning {
+		// Slow requests are few: a warning on them alone would hold healthy rollouts often,
+		// so the tail test only ever rolls back.
+		if ev.Metric != LatencyTail && ev.LogEWarning >= warning {
 			if st.WarnSince.IsZero() {
 				st.WarnSince = now
 			}
@@ -320,7 +342,7 @@ func (e *Engine) nonInferior(ev []Evidence) bool {
 		return false
 	}
 	for _, x := range ev {
-		if x.LogENonInferiority < math.Log(advanceThreshold) {
+		if x.Metric != LatencyTail && x.LogENonInferiority < math.Log(advanceThreshold) {
 			return false
 		}
 	}
@@ -396,7 +418,7 @@ func (e *Engine) evidence() []Evidence {
 			ev.Estimate, ev.Lower, ev.Upper = rateRatio(st.StepT, st.StepC)
 		case Latency:
 			s2 := st.LatVar.value()
-			crit := mixtureScale(e.plan.AlphaCritical/e.k, 0.2, 0.1)
+			crit := mixtureScale(e.alpha(Latency), 0.2, 0.1)
 			ev.LogECritical = st.LatCrit.logE(s2, crit)
 			ev.LogEWarning = st.LatWarn.logE(s2, mixtureScale(e.plan.AlphaWarning, 0.2, 0.1))
 			ev.LogENonInferiority = st.LatOK.logE(s2, mixtureScale(1.0/advanceThreshold, 0.2, math.Log1p(g.Margin)))
@@ -404,10 +426,44 @@ func (e *Engine) evidence() []Evidence {
 			ev.TreatmentValue = geoMean(st.StepT)
 			ev.ControlValue = geoMean(st.StepC)
 			ev.Estimate, ev.Lower, ev.Upper = shiftInterval(st.LatWarn, s2, crit)
+			if st.TailThreshold > 0 {
+				out = append(out, ev)
+				ev = e.tailEvidence()
+			}
 		}
 		out = append(out, ev)
 	}
 	return out
+}
+
+// alpha is the share of the critical level a guardrail's rollback test gets: the level is split
+// equally over the guardrails (Bonferroni), and latency's share is split 60/40 between the
+// log-latency and slow-tail tests once the tail threshold is known, so that adding the tail
+// test costs the error-rate test nothing.
+func (e *Engine) alpha(m Metric) float64 {
+	a := e.plan.AlphaCritical / e.k
+	if e.st.TailThreshold <= 0 {
+		return a
+	}
+	switch m {
+	case Latency:
+		return 0.6 * a
+	case LatencyTail:
+		return 0.4 * a
+	}
+	return a
+}
+
+// tailEvidence is the slow-tail test's evidence. It never blocks an advance: slow requests are
+// too rare to show non-inferiority within a short step.
+func (e *Engine) tailEvidence() Evidence {
+	st := &e.st
+	t, c := Arm{Requests: st.StepT.LatencyN, Errors: st.StepT.Exceed}, Arm{Requests: st.StepC.LatencyN, Errors: st.StepC.Exceed}
+	ev := Evidence{Metric: LatencyTail, LogECritical: st.TailCrit.logE(1), LogEWarning: st.TailWarn.logE(1),
+		TreatmentN: t.Requests, ControlN: c.Requests,
+		TreatmentValue: ratio(t.Errors, t.Requests), ControlValue: ratio(c.Errors, c.Requests)}
+	ev.Estimate, ev.Lower, ev.Upper = rateRatio(t, c)
+	return ev
 }
 
 func ratio(x, n int64) float64 {

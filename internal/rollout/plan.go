@@ -19,6 +19,9 @@ const (
 	ErrorRate Metric = "error_rate"
 	// Latency is request duration, compared as a shift of mean log-latency.
 	Latency Metric = "latency"
+	// LatencyTail is the latency guardrail's second test: the share of requests slower than
+	// a high quantile of the control's latency. It is not configured on its own.
+	LatencyTail Metric = "latency_tail"
 )
 
 // Guardrail is a metric the rollout must not make worse.

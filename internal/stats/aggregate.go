@@ -6,6 +6,7 @@ package stats
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 
@@ -96,6 +97,22 @@ func (a *Aggregate) Quantile(q float64) (float64, bool) {
 	}
 	v, err := a.Sketch.GetValueAtQuantile(q)
 	return v, err == nil
+}
+
+// CountAbove counts the sketched values above x (each bin counted by its representative value,
+// so within the sketch's relative accuracy of x).
+func (a *Aggregate) CountAbove(x float64) int64 {
+	if a.Sketch == nil {
+		return 0
+	}
+	var n float64
+	a.Sketch.ForEach(func(value, count float64) bool {
+		if value > x {
+			n += count
+		}
+		return false
+	})
+	return int64(math.Round(n))
 }
 
 // ToDomain writes a's numbers and encoded sketches into d, keeping d's key.

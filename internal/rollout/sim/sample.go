@@ -105,3 +105,25 @@ func logMoments(mu, sigma, shift, zFrom float64) (mean, variance float64) {
 	m1 /= w
 	return m1, m2/w - m1*m1
 }
+
+// tailShare returns the share of requests slower than limit (ms) when X is lognormal(mu, sigma)
+// and the requests above the quantile at zFrom are shift ms slower.
+func tailShare(mu, sigma, shift, zFrom, limit float64) float64 {
+	const steps = 4000
+	const lo, hi = -8.0, 8.0
+	h := (hi - lo) / steps
+	var above, w float64
+	for i := 0; i <= steps; i++ {
+		z := lo + float64(i)*h
+		d := math.Exp(-z*z/2) * h
+		x := math.Exp(mu + sigma*z)
+		if z >= zFrom {
+			x += shift
+		}
+		if x > limit {
+			above += d
+		}
+		w += d
+	}
+	return above / w
+}

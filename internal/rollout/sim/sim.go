@@ -132,6 +132,9 @@ type world struct {
 	s Scenario
 	// Log-latency moments of control and treatment requests.
 	muC, varC, muT, varT float64
+	// tailLimit is the control's p99 latency (ms), the slow-tail threshold; tailC and tailT
+	// are the shares of control and treatment requests above it.
+	tailLimit, tailC, tailT float64
 }
 
 func newWorld(s Scenario) *world {
@@ -143,6 +146,9 @@ func newWorld(s Scenario) *world {
 		zFrom = 1.6449 // the slowest 5 %
 	}
 	w.muT, w.varT = logMoments(mu, sigma, s.Effect.LatencyShiftMS, zFrom)
+	w.tailLimit = math.Exp(mu + 2.3263*sigma)
+	w.tailC = 0.01
+	w.tailT = tailShare(mu, sigma, s.Effect.LatencyShiftMS, zFrom, w.tailLimit)
 	return w
 }
 
@@ -168,6 +174,9 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 	d, err := eng.New(plan, start)
 	if err != nil {
 		return outcome{}, err
+	}
+	if tail, ok := d.(interface{ SetTailThreshold(float64) }); ok {
+		tail.SetTailThreshold(w.tailLimit)
 	}
 	for m := -historyMinutes; m < 0; m++ {
 		win := w.window(rng, float64(m), phase, 0)
@@ -254,8 +263,11 @@ func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollou
 	if share < s.Effect.FromShare {
 		latencyShare = 0
 	}
-	t.LatencyN, t.SumLog, t.SumLogSq = w.latency(rng, nT, latencyShare*s.Effect.SegmentShare)
+	affected := latencyShare * s.Effect.SegmentShare
+	t.LatencyN, t.SumLog, t.SumLogSq = w.latency(rng, nT, affected)
 	c.LatencyN, c.SumLog, c.SumLogSq = w.latency(rng, nC, 0)
+	t.Exceed = binomial(rng, nT, w.tailC+affected*(w.tailT-w.tailC))
+	c.Exceed = binomial(rng, nC, w.tailC)
 
 	// Distinct users in the minute, about two requests each, split by the same share; a
 	// logging bug may lose some treatment exposures.
@@ -298,5 +310,6 @@ func thin(rng *rand.Rand, a rollout.Arm, keep float64) rollout.Arm {
 	return rollout.Arm{
 		Units: binomial(rng, a.Units, keep), Requests: k, Errors: binomial(rng, a.Errors, f),
 		LatencyN: int64(math.Round(float64(a.LatencyN) * f)), SumLog: a.SumLog * f, SumLogSq: a.SumLogSq * f,
+		Exceed: binomial(rng, a.Exceed, f),
 	}
 }
