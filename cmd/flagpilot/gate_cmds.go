@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flagpilot/flagpilot/internal/domain"
 )
@@ -13,6 +18,7 @@ import (
 func gateCommands() []command {
 	return []command{
 		{"list", "list an environment's release gates", runGateList},
+		{"create", "create a release gate from a YAML or JSON file", runGateCreate},
 		{"evaluate", "evaluate a gate over a time window; exit 0 on pass, 1 on fail, 2 on warning", runGateEvaluate},
 	}
 }
@@ -49,6 +55,48 @@ func runGateList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	gates, err := c.client.ListGates(ctx, *project, *env)
 	return c.finish(gates, err, func(w io.Writer) { printTable(w, gates, gateColumns...) })
+}
+
+func runGateCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newClientCmd("gate create", "FILE --project P --env E [--comment TEXT]", stdout, stderr)
+	project, env := c.project(), c.env()
+	c.withComment()
+	c.withJSON()
+	pos, ok := c.parse(args, 1, 1)
+	if !ok {
+		return exitUsage
+	}
+	g, err := readGate(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "flagpilot gate create: %v\n", err)
+		return exitFail
+	}
+	g.Project, g.Environment = *project, *env
+	out, err := c.client.CreateGate(c.ctx(ctx), g)
+	return c.finish(out, err, func(w io.Writer) { printTable(w, []domain.Gate{out}, gateColumns...) })
+}
+
+// readGate reads a gate from YAML or JSON (YAML is a superset), refusing unknown fields.
+func readGate(file string) (domain.Gate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return domain.Gate{}, err
+	}
+	var doc any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
+	}
+	asJSON, err := json.Marshal(doc)
+	if err != nil {
+		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(asJSON))
+	dec.DisallowUnknownFields()
+	var g domain.Gate
+	if err := dec.Decode(&g); err != nil {
+		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
+	}
+	return g, nil
 }
 
 // runGateEvaluate is made for CI pipelines: its exit code is the verdict.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +33,20 @@ func TestGateEvaluatedByAnEvent(t *testing.T) {
 		snapshot.Config{Enabled: true, Monitor: true, Default: snapshot.Serve{Variant: "on"}}, cfg.Version)).OK(t)
 	key := testenv.Must(c.CreateSDKKey(ctx, "shop", "production", "search", domain.SDKKeyServer)).OK(t).Secret
 
-	warn, fail, p99 := 0.015, 0.02, 1000.0
-	testenv.Must(c.CreateGate(ctx, domain.Gate{Project: "shop", Environment: "production", Key: "search-slo", Flag: "new-search",
-		RollbackOnFail: true, Events: []string{"load_test.finished"}, Objectives: []domain.Objective{
-			{Name: "errors", Metric: "error_rate", Warning: &warn, Fail: &fail},
-			{Name: "tail latency", Metric: "latency_p99", Fail: &p99},
-		}})).OK(t)
+	env := []string{"FLAGPILOT_URL=" + srv.url, "FLAGPILOT_TOKEN=" + srv.token, "FLAGPILOT_PROJECT=shop", "FLAGPILOT_ENV=production"}
+	gateFile := filepath.Join(t.TempDir(), "gate.yaml")
+	testenv.Must(0, os.WriteFile(gateFile, []byte(`key: search-slo
+flag: new-search
+rollbackOnFail: true
+events: [load_test.finished]
+objectives:
+  - {name: errors, metric: error_rate, warning: 0.015, fail: 0.02}
+  - {name: tail latency, metric: latency_p99, fail: 1000}
+`), 0o600)).OK(t)
+	if stdout, stderr, code := runBinaryEnv(t, env, "gate", "create", gateFile); code != exitOK || !strings.Contains(stdout, "search-slo") {
+		t.Fatalf("gate create: exit %d\n%s%s", code, stdout, stderr)
+	}
+	fail := 0.02
 	if _, err := c.CreateGate(ctx, domain.Gate{Project: "shop", Environment: "production", Key: "broken", Flag: "new-search",
 		Objectives: []domain.Objective{{Name: "x", Metric: "cpu", Fail: &fail}}}); err == nil || !strings.Contains(err.Error(), "objectives[0].metric") {
 		t.Errorf("a gate with an unknown metric: %v, want an error naming objectives[0].metric", err)
@@ -67,7 +77,6 @@ func TestGateEvaluatedByAnEvent(t *testing.T) {
 		return from, time.Now().Truncate(time.Second).Add(time.Second)
 	}
 
-	env := []string{"FLAGPILOT_URL=" + srv.url, "FLAGPILOT_TOKEN=" + srv.token, "FLAGPILOT_PROJECT=shop", "FLAGPILOT_ENV=production"}
 	from, to := loadTest(17) // 5.9 % errors
 	evs := testenv.Must(c.PostEvent(ctx, service.Event{Type: "load_test.finished", Project: "shop", Environment: "production", From: from, To: to})).OK(t)
 	if len(evs) != 1 || evs[0].Result != domain.GateFail || !evs[0].RolledBack || evs[0].Objectives[0].Result != domain.GateFail {
