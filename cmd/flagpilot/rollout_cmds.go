@@ -51,7 +51,7 @@ var decisionColumns = []column[domain.RolloutDecision]{
 }
 
 func runRolloutStart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newClientCmd("rollouts start", "FLAG --project P --env E [--steps 1,5,20,50,100] [--min-soak 10m] [--step-cap 30m] [--treatment on --control off] [--wait-when-inconclusive]", stdout, stderr)
+	c := newClientCmd("rollouts start", "FLAG --project P --env E [--steps 1,5,20,50,100] [--min-soak 10m] [--step-cap 30m] [--treatment on --control off] [--holdback 5] [--wait-when-inconclusive]", stdout, stderr)
 	project, env := c.project(), c.env()
 	steps := c.fs.String("steps", "", "treatment percentages, increasing, ending at 100 (default 1,5,20,50,100)")
 	minSoak := c.fs.Duration("min-soak", 0, "least time in a step before advancing (default 10m)")
@@ -59,6 +59,7 @@ func runRolloutStart(ctx context.Context, args []string, stdout, stderr io.Write
 	treatment := c.fs.String("treatment", "", "the variant rolled out (default on, for boolean flags)")
 	control := c.fs.String("control", "", "the variant compared with (default off, for boolean flags)")
 	wait := c.fs.Bool("wait-when-inconclusive", false, "pause for a person at the step cap instead of advancing")
+	holdback := c.fs.Float64("holdback", 0, "percent kept on the control for a bake step before 100 (at most 20)")
 	c.withComment()
 	c.withJSON()
 	pos, ok := c.parse(args, 1, 1)
@@ -66,7 +67,7 @@ func runRolloutStart(ctx context.Context, args []string, stdout, stderr io.Write
 		return exitUsage
 	}
 	spec := service.RolloutSpec{Treatment: *treatment, Control: *control, Plan: rollout.Plan{
-		MinSoak: rollout.Duration(*minSoak), StepCap: rollout.Duration(*stepCap)}}
+		MinSoak: rollout.Duration(*minSoak), StepCap: rollout.Duration(*stepCap), Holdback: *holdback}}
 	if *wait {
 		spec.Plan.Inconclusive = rollout.WaitWhenInconclusive
 	}

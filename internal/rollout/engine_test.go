@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,10 +219,21 @@ func TestPlanValidationNamesTheField(t *testing.T) {
 		{Plan{Guardrails: []Guardrail{{Metric: "cpu"}}}, "guardrails[0].metric"},
 		{Plan{Guardrails: []Guardrail{{Metric: ErrorRate}, {Metric: ErrorRate}}}, "guardrails[1].metric"},
 		{Plan{Guardrails: []Guardrail{{Metric: ErrorRate, Tolerance: 0.6}}}, "guardrails[0].margin"},
+		{Plan{Holdback: 50}, "holdback"},
 	} {
 		_, err := New(tc.plan, t0)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error naming %q", tc.plan, err, tc.want)
 		}
+	}
+}
+
+func TestHoldbackAddsABakeStep(t *testing.T) {
+	p := Plan{Steps: []float64{10, 50, 100}, Holdback: 5}.WithDefaults()
+	if want := []float64{10, 50, 95, 100}; !slices.Equal(p.Steps, want) {
+		t.Errorf("steps with a 5 %% holdback = %v, want %v", p.Steps, want)
+	}
+	if p := (Plan{Steps: []float64{10, 100}}).WithDefaults(); !slices.Equal(p.Steps, []float64{10, 100}) {
+		t.Errorf("steps without holdback = %v", p.Steps)
 	}
 }

@@ -62,6 +62,9 @@ type Plan struct {
 	AlphaWarning  float64 `json:"alphaWarning"`
 	// WarningHold is how long a warning may hold a step before a person is asked to decide.
 	WarningHold Duration `json:"warningHold"`
+	// Holdback, when set (percent, at most 20), keeps that share on the control for one more
+	// step before 100 %: a bake period with a concurrent control still watching.
+	Holdback float64 `json:"holdback,omitempty"`
 }
 
 // DefaultPlan is DECISION.md's defaults: 1 → 5 → 20 → 50 → 100 %, one-minute ticks, ten-minute
@@ -112,6 +115,10 @@ func (p Plan) WithDefaults() Plan {
 	if p.WarningHold == 0 {
 		p.WarningHold = d.WarningHold
 	}
+	p.Steps = slices.Clone(p.Steps)
+	if bake := 100 - p.Holdback; p.Holdback > 0 && p.Holdback <= 20 && len(p.Steps) > 1 && p.Steps[len(p.Steps)-2] < bake {
+		p.Steps = slices.Insert(p.Steps, len(p.Steps)-1, bake)
+	}
 	p.Guardrails = slices.Clone(p.Guardrails)
 	for i := range p.Guardrails {
 		g := &p.Guardrails[i]
@@ -153,6 +160,8 @@ func (p Plan) Validate() error {
 		return fmt.Errorf("alphaWarning: %v is not in (0, 0.5)", p.AlphaWarning)
 	case p.WarningHold < 0:
 		return fmt.Errorf("warningHold: %v is negative", p.WarningHold)
+	case !(p.Holdback >= 0 && p.Holdback <= 20):
+		return fmt.Errorf("holdback: %v is not a percentage in [0, 20]", p.Holdback)
 	}
 	seen := map[Metric]bool{}
 	for i, g := range p.Guardrails {
