@@ -114,14 +114,15 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	if r.Observed.IsZero() {
 		from = r.StartedAt.Truncate(c.opts.Window)
 	}
+	events := conversionEvents(engine.Plan())
 	aggs, err := c.tel.ListTelemetry(ctx, domain.TelemetryFilter{
 		Project: r.Project, Environment: r.Environment, Flags: []string{r.Flag},
-		Metrics: []string{"", telemetry.RequestMetric}, From: from, To: closedBefore.Add(time.Nanosecond),
+		Metrics: append([]string{"", telemetry.RequestMetric}, events...), From: from, To: closedBefore.Add(time.Nanosecond),
 	})
 	if err != nil {
 		return err
 	}
-	ws, err := windows(aggs, r.ConfigVersion, r.Treatment, r.Control, engine.TailThreshold())
+	ws, err := windows(aggs, r.ConfigVersion, r.Treatment, r.Control, engine.TailThreshold(), events)
 	if err != nil {
 		return err
 	}
@@ -146,6 +147,21 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 			"action", d.Action, "reason", d.Reason, "share", d.Share)
 	}
 	return nil
+}
+
+// conversionEvents are the tracked events a plan's conversion guardrails and success metric
+// count.
+func conversionEvents(p rollout.Plan) []string {
+	var out []string
+	for _, g := range p.Guardrails {
+		if g.Metric == rollout.Conversion {
+			out = append(out, g.Event)
+		}
+	}
+	if p.Success != nil {
+		out = append(out, p.Success.Event)
+	}
+	return out
 }
 
 // history gives the engine the control's telemetry from before the rollout, when everyone was

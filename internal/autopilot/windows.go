@@ -12,9 +12,10 @@ import (
 
 // windows turns a flag's stored telemetry into the engine's windows: per window, the
 // treatment and control variants' request outcomes, requests slower than tailMS (when it is
-// set) and exposed units, counting only what the given configuration version served, so that
-// every window belongs to one step. Windows are returned oldest first.
-func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control string, tailMS float64) ([]rollout.Window, error) {
+// set), exposed units and the units that tracked each of events, counting only what the given
+// configuration version served, so that every window belongs to one step. Windows are
+// returned oldest first.
+func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control string, tailMS float64, events []string) ([]rollout.Window, error) {
 	byStart := map[time.Time]*rollout.Window{}
 	for _, a := range aggs {
 		if a.Version != version || (a.Variant != treatment && a.Variant != control) {
@@ -29,14 +30,23 @@ func windows(aggs []domain.TelemetryAggregate, version int64, treatment, control
 		if a.Variant == treatment {
 			arm = &w.Treatment
 		}
-		switch a.Metric {
-		case "":
+		switch {
+		case slices.Contains(events, a.Metric):
+			agg, err := stats.FromDomain(a)
+			if err != nil {
+				return nil, err
+			}
+			if arm.Converted == nil {
+				arm.Converted = map[string]int64{}
+			}
+			arm.Converted[a.Metric] += agg.UnitCount()
+		case a.Metric == "":
 			agg, err := stats.FromDomain(a)
 			if err != nil {
 				return nil, err
 			}
 			arm.Units += agg.UnitCount()
-		case telemetry.RequestMetric:
+		case a.Metric == telemetry.RequestMetric:
 			if tailMS > 0 {
 				agg, err := stats.FromDomain(a)
 				if err != nil {

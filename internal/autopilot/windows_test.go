@@ -20,8 +20,9 @@ func TestWindowsSplitArmsByVersionAndWindow(t *testing.T) {
 		testenv.Observations(key("on", 2, "$request", w0), 5, 1, 1, 1, 1, 1), // the previous step
 		testenv.Observations(key("other", 3, "$request", w0), 5, 1, 1, 1, 1, 1),
 		testenv.Observations(key("on", 3, "$request", w0.Add(time.Minute)), 0, 50),
+		withUnits(testenv.Observations(key("on", 3, "checkout", w0), 0, 20), 1),
 	}
-	ws, err := windows(aggs, 3, "on", "off", 500)
+	ws, err := windows(aggs, 3, "on", "off", 500, []string{"checkout"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,8 +30,8 @@ func TestWindowsSplitArmsByVersionAndWindow(t *testing.T) {
 		t.Fatalf("windows %+v, want two, oldest first", ws)
 	}
 	tr, co := ws[0].Treatment, ws[0].Control
-	if tr.Requests != 3 || tr.Errors != 1 || tr.LatencyN != 3 || tr.Exceed != 1 || tr.Units != 2 {
-		t.Errorf("treatment %+v, want 3 requests, 1 error, 1 above 500 ms, 2 units", tr)
+	if tr.Requests != 3 || tr.Errors != 1 || tr.LatencyN != 3 || tr.Exceed != 1 || tr.Units != 2 || tr.Converted["checkout"] != 1 {
+		t.Errorf("treatment %+v, want 3 requests, 1 error, 1 above 500 ms, 2 units, 1 converted", tr)
 	}
 	if co.Requests != 4 || co.Errors != 0 || co.Exceed != 1 || co.Units != 0 {
 		t.Errorf("control %+v, want 4 requests, 1 above 500 ms", co)
@@ -38,4 +39,9 @@ func TestWindowsSplitArmsByVersionAndWindow(t *testing.T) {
 	if ws[1].Treatment.Requests != 1 || ws[1].Control.Requests != 0 {
 		t.Errorf("second window %+v", ws[1])
 	}
+}
+
+func withUnits(a domain.TelemetryAggregate, units ...int) domain.TelemetryAggregate {
+	a.Units = testenv.Units(units...)
+	return a
 }

@@ -20,6 +20,8 @@ type Arm struct {
 	SumLogSq float64 `json:"sumLogSq"`
 	// Exceed counts requests slower than the tail threshold (see SetTailThreshold).
 	Exceed int64 `json:"exceed"`
+	// Converted counts, per tracked event, the exposed units that tracked it.
+	Converted map[string]int64 `json:"converted,omitempty"`
 }
 
 // Window is the telemetry of one tick of the current step, treatment against control.
@@ -106,8 +108,12 @@ type State struct {
 	TailCrit      rateProcess `json:"tailCrit"`
 	TailWarn      rateProcess `json:"tailWarn"`
 	TailThreshold float64     `json:"tailThreshold"`
-	Dispersion    dispersion  `json:"dispersion"`
-	SRM           srmProcess  `json:"srm"`
+	// Conversions holds a conversion guardrail's tests, by event; Success the success
+	// metric's two-sided estimate.
+	Conversions map[string]*conversionTests `json:"conversions,omitempty"`
+	Success     *conversionTests            `json:"success,omitempty"`
+	Dispersion  dispersion                  `json:"dispersion"`
+	SRM         srmProcess                  `json:"srm"`
 	// Recent are the windows of the last circuitBreakerSpan.
 	Recent []Window `json:"recent"`
 }
@@ -148,7 +154,15 @@ func New(plan Plan, start time.Time) (*Engine, error) {
 			e.st.LatOK = meanProcess{Delta0: math.Log1p(g.Margin), Sign: -1}
 			e.st.TailCrit = newHarmProcess(1 + g.Tolerance)
 			e.st.TailWarn = newHarmProcess(1)
+		case Conversion:
+			if e.st.Conversions == nil {
+				e.st.Conversions = map[string]*conversionTests{}
+			}
+			e.st.Conversions[g.Event] = &conversionTests{Tolerance: g.Tolerance, Margin: g.Margin}
 		}
+	}
+	if plan.Success != nil {
+		e.st.Success = &conversionTests{}
 	}
 	return e, nil
 }
@@ -222,6 +236,12 @@ func (e *Engine) Observe(w Window) {
 		}
 	}
 	st.SRM.add(e.Share()/100, t.Units, c.Units)
+	for event, ct := range st.Conversions {
+		ct.add(t, c, event)
+	}
+	if st.Success != nil {
+		st.Success.add(t, c, e.plan.Success.Event)
+	}
 	st.Recent = append(st.Recent, w)
 	cut := 0
 	for cut < len(st.Recent) && !st.Recent[cut].End.After(st.LastEnd.Add(-circuitBreakerSpan)) {
@@ -234,7 +254,7 @@ func addArm(a, b Arm) Arm {
 	return Arm{
 		Units: a.Units + b.Units, Requests: a.Requests + b.Requests, Errors: a.Errors + b.Errors,
 		LatencyN: a.LatencyN + b.LatencyN, SumLog: a.SumLog + b.SumLog, SumLogSq: a.SumLogSq + b.SumLogSq,
-		Exceed: a.Exceed + b.Exceed,
+		Exceed: a.Exceed + b.Exceed, Converted: addCounts(a.Converted, b.Converted),
 	}
 }
 
@@ -258,6 +278,9 @@ func (e *Engine) AdvanceStep(now time.Time) error {
 	st.WarnSince = time.Time{}
 	st.ErrOK.reset()
 	st.LatOK.reset()
+	for _, ct := range st.Conversions {
+		ct.OK.reset()
+	}
 	return nil
 }
 
@@ -289,7 +312,7 @@ func (e *Engine) Decide(now time.Time) Decision {
 		return decide(Rollback, "circuit_breaker", ErrorRate, 0)
 	}
 	for _, ev := range d.Evidence {
-		if ev.LogECritical >= math.Log(1/e.alpha(ev.Metric)) {
+		if !isSuccess(ev.Metric) && ev.LogECritical >= math.Log(1/e.alpha(ev.Metric)) {
 			return decide(Rollback, "critical:"+string(ev.Metric), ev.Metric, ev.LogECritical)
 		}
 	}
@@ -306,7 +329,7 @@ func (e *Engine) Decide(now time.Time) Decision {
 	for _, ev := range d.Evidence {
 		// Slow requests are few: a warning on them alone would hold healthy rollouts often,
 		// so the tail test only ever rolls back.
-		if ev.Metric != LatencyTail && ev.LogEWarning >= warning {
+		if ev.Metric != LatencyTail && !isSuccess(ev.Metric) && ev.LogEWarning >= warning {
 			if st.WarnSince.IsZero() {
 				st.WarnSince = now
 			}
@@ -342,7 +365,7 @@ func (e *Engine) nonInferior(ev []Evidence) bool {
 		return false
 	}
 	for _, x := range ev {
-		if x.Metric != LatencyTail && x.LogENonInferiority < math.Log(advanceThreshold) {
+		if x.Metric != LatencyTail && !isSuccess(x.Metric) && x.LogENonInferiority < math.Log(advanceThreshold) {
 			return false
 		}
 	}
@@ -431,7 +454,13 @@ func (e *Engine) evidence() []Evidence {
 				ev = e.tailEvidence()
 			}
 		}
+		if g.Metric == Conversion {
+			ev = st.Conversions[g.Event].evidence(e, g, st.StepT, st.StepC)
+		}
 		out = append(out, ev)
+	}
+	if st.Success != nil {
+		out = append(out, st.Success.successEvidence(e.plan.Success, st.StepT, st.StepC))
 	}
 	return out
 }

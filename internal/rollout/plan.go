@@ -19,6 +19,9 @@ const (
 	ErrorRate Metric = "error_rate"
 	// Latency is request duration, compared as a shift of mean log-latency.
 	Latency Metric = "latency"
+	// Conversion is the share of exposed units that tracked an event (Guardrail.Event), such
+	// as a completed checkout; a drop is harm.
+	Conversion Metric = "conversion"
 	// LatencyTail is the latency guardrail's second test: the share of requests slower than
 	// a high quantile of the control's latency. It is not configured on its own.
 	LatencyTail Metric = "latency_tail"
@@ -34,6 +37,16 @@ type Guardrail struct {
 	// Margin is the increase a step must rule out before advancing early (non-inferiority);
 	// default 0.5 for error_rate (rate ratio 1.5) and 0.2 for latency.
 	Margin float64 `json:"margin,omitempty"`
+	// Event is the tracked metric a conversion guardrail counts.
+	Event string `json:"event,omitempty"`
+}
+
+// Success is the metric a rollout hopes to improve: the share of exposed units that tracked
+// Event. It is reported with an anytime-valid interval and does not change decisions.
+type Success struct {
+	Event string `json:"event"`
+	// MDE is the relative lift the interval is tuned to detect (default 0.05).
+	MDE float64 `json:"mde,omitempty"`
 }
 
 // Policy says what to do when a step stays inconclusive up to its cap.
@@ -65,6 +78,8 @@ type Plan struct {
 	// Holdback, when set (percent, at most 20), keeps that share on the control for one more
 	// step before 100 %: a bake period with a concurrent control still watching.
 	Holdback float64 `json:"holdback,omitempty"`
+	// Success is the optional success metric.
+	Success *Success `json:"success,omitempty"`
 }
 
 // DefaultPlan is DECISION.md's defaults: 1 → 5 → 20 → 50 → 100 %, one-minute ticks, ten-minute
@@ -123,10 +138,7 @@ func (p Plan) WithDefaults() Plan {
 	for i := range p.Guardrails {
 		g := &p.Guardrails[i]
 		if g.Margin == 0 {
-			g.Margin = 0.5
-			if g.Metric == Latency {
-				g.Margin = 0.2
-			}
+			g.Margin = map[Metric]float64{ErrorRate: 0.5, Latency: 0.2, Conversion: 0.1}[g.Metric]
 		}
 	}
 	return p
@@ -162,16 +174,26 @@ func (p Plan) Validate() error {
 		return fmt.Errorf("warningHold: %v is negative", p.WarningHold)
 	case !(p.Holdback >= 0 && p.Holdback <= 20):
 		return fmt.Errorf("holdback: %v is not a percentage in [0, 20]", p.Holdback)
+	case p.Success != nil && p.Success.Event == "":
+		return fmt.Errorf("success.event: required")
+	case p.Success != nil && !(p.Success.MDE >= 0 && p.Success.MDE < 1):
+		return fmt.Errorf("success.mde: %v is not a relative lift in (0, 1)", p.Success.MDE)
 	}
-	seen := map[Metric]bool{}
+	seen := map[Guardrail]bool{}
 	for i, g := range p.Guardrails {
-		if g.Metric != ErrorRate && g.Metric != Latency {
-			return fmt.Errorf("guardrails[%d].metric: %q is not one of error_rate, latency", i, g.Metric)
+		if g.Metric != ErrorRate && g.Metric != Latency && g.Metric != Conversion {
+			return fmt.Errorf("guardrails[%d].metric: %q is not one of error_rate, latency, conversion", i, g.Metric)
 		}
-		if seen[g.Metric] {
+		if (g.Metric == Conversion) != (g.Event != "") {
+			return fmt.Errorf("guardrails[%d].event: a conversion guardrail, and only one, names its tracked event", i)
+		}
+		if seen[Guardrail{Metric: g.Metric, Event: g.Event}] {
 			return fmt.Errorf("guardrails[%d].metric: %q appears twice", i, g.Metric)
 		}
-		seen[g.Metric] = true
+		seen[Guardrail{Metric: g.Metric, Event: g.Event}] = true
+		if g.Metric == Conversion && g.Tolerance >= 1 {
+			return fmt.Errorf("guardrails[%d].tolerance: %v is not a relative drop in [0, 1)", i, g.Tolerance)
+		}
 		if !(g.Tolerance >= 0 && g.Tolerance < 10) {
 			return fmt.Errorf("guardrails[%d].tolerance: %v is not in [0, 10)", i, g.Tolerance)
 		}
