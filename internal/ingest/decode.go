@@ -389,18 +389,7 @@ func (d *decoder) hex4(i int) (rune, bool) {
 }
 
 func (d *decoder) string(f field, v *string) error {
-	if d.null() {
-		return nil
-	}
-	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-		return d.typeError(f, "a string")
-	}
-	s, err := d.stringBytes()
-	if err != nil {
-		return err
-	}
-	*v = string(s)
-	return nil
+	return d.text(f, v, func(b []byte) string { return string(b) })
 }
 
 // name reads a string that many batches repeat (flag, variant and metric names), interned.
@@ -408,6 +397,11 @@ func (d *decoder) name(f field, v *string) error {
 	if d.names == nil {
 		return d.string(f, v)
 	}
+	return d.text(f, v, d.names.get)
+}
+
+// text reads a JSON string (or null, leaving v) and stores conv of its bytes.
+func (d *decoder) text(f field, v *string, conv func([]byte) string) error {
 	if d.null() {
 		return nil
 	}
@@ -418,7 +412,7 @@ func (d *decoder) name(f field, v *string) error {
 	if err != nil {
 		return err
 	}
-	*v = d.names.get(s)
+	*v = conv(s)
 	return nil
 }
 
