@@ -81,6 +81,11 @@ type Incident struct {
 type Plan struct {
 	Steps          []float64 `yaml:"steps"`
 	MinSoakMinutes float64   `yaml:"min_soak_minutes"`
+	// The keys below extend the contract, for experiments that run for days: the tick (one
+	// batch per tick), the step cap, and how long a run may last.
+	TickMinutes    float64 `yaml:"tick_minutes"`
+	StepCapMinutes float64 `yaml:"step_cap_minutes"`
+	MaxHours       float64 `yaml:"max_hours"`
 }
 
 // Curve is a value that may change over the rollout: a constant, or [minute, value] points
@@ -180,6 +185,9 @@ func (s *Scenario) defaults() {
 		s.Plan.Steps = []float64{1, 5, 20, 50, 100}
 	}
 	setDefault(&s.Plan.MinSoakMinutes, 10)
+	setDefault(&s.Plan.TickMinutes, 1)
+	setDefault(&s.Plan.StepCapMinutes, max(30, s.Plan.MinSoakMinutes))
+	setDefault(&s.Plan.MaxHours, 24)
 	if s.Guardrails == nil {
 		s.Guardrails = []string{"error_rate", "latency"}
 	}
@@ -212,6 +220,10 @@ func (s *Scenario) validate() error {
 		return fmt.Errorf("errors.cluster_mean: %v is below 1", s.Errors.ClusterMean)
 	case !(s.Latency.MedianMS > 0 && s.Latency.Sigma > 0):
 		return errors.New("latency: median_ms and sigma must be positive")
+	case !(s.Plan.TickMinutes >= 1 && s.Plan.MinSoakMinutes >= s.Plan.TickMinutes && s.Plan.StepCapMinutes >= s.Plan.MinSoakMinutes):
+		return errors.New("plan: expected tick_minutes >= 1, min_soak_minutes >= tick_minutes and step_cap_minutes >= min_soak_minutes")
+	case !(s.Plan.MaxHours > 0 && s.Plan.MaxHours <= 24*60):
+		return fmt.Errorf("plan.max_hours: %v is not in (0, 1440]", s.Plan.MaxHours)
 	case !(s.Telemetry.FlushSeconds >= 1):
 		return fmt.Errorf("telemetry.flush_seconds: %v is below 1", s.Telemetry.FlushSeconds)
 	}
@@ -235,8 +247,8 @@ func (s *Scenario) validate() error {
 		}
 	}
 	for i, g := range s.Guardrails {
-		if !slices.Contains([]string{"error_rate", "latency"}, g) {
-			return fmt.Errorf("guardrails[%d]: %q is not one of error_rate, latency", i, g)
+		if !slices.Contains([]string{"error_rate", "latency", "conversion"}, g) {
+			return fmt.Errorf("guardrails[%d]: %q is not one of error_rate, latency, conversion", i, g)
 		}
 	}
 	return nil

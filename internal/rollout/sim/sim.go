@@ -52,21 +52,25 @@ type Result struct {
 	CPUMicrosPerTick     float64        `json:"cpu_us_per_tick"`
 }
 
-// maxMinutes ends a run that neither finished nor stopped: it is counted as stuck.
-const maxMinutes = 24 * 60
+// historyTicks of control-only telemetry precede each rollout, as the server has them.
+const historyTicks = 240
 
-// historyMinutes of control-only telemetry precede each rollout, as the server has them.
-const historyMinutes = 240
+// conversionEvent is the tracked event of the simulated conversions.
+const conversionEvent = "conversion"
 
 // Run simulates every run of the scenario with the engine.
 func Run(s Scenario, eng Engine) (Result, error) {
 	plan := rollout.DefaultPlan()
 	plan.Steps = slices.Clone(s.Plan.Steps)
-	plan.MinSoak = rollout.Duration(s.Plan.MinSoakMinutes * float64(time.Minute))
-	plan.StepCap = max(plan.StepCap, plan.MinSoak)
+	minutes := func(m float64) rollout.Duration { return rollout.Duration(m * float64(time.Minute)) }
+	plan.Tick, plan.MinSoak, plan.StepCap = minutes(s.Plan.TickMinutes), minutes(s.Plan.MinSoakMinutes), minutes(s.Plan.StepCapMinutes)
 	plan.Guardrails = nil
 	for _, g := range s.Guardrails {
-		plan.Guardrails = append(plan.Guardrails, rollout.Guardrail{Metric: rollout.Metric(g)})
+		gr := rollout.Guardrail{Metric: rollout.Metric(g)}
+		if gr.Metric == rollout.Conversion {
+			gr.Event = conversionEvent
+		}
+		plan.Guardrails = append(plan.Guardrails, gr)
 	}
 	w := newWorld(s)
 	res := Result{Scenario: s.Name, Engine: eng.Name, Runs: s.Runs, Seed: s.Seed, Reasons: map[string]int{}}
@@ -170,7 +174,8 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 	h.Write([]byte(w.s.Name))
 	rng := rand.New(rand.NewPCG(w.s.Seed^h.Sum64(), uint64(run)))
 	phase := rng.Float64() * 1440
-	start := epoch.Add(time.Duration(historyMinutes) * time.Minute)
+	tick := w.s.Plan.TickMinutes
+	start := epoch.Add(time.Duration(historyTicks*tick) * time.Minute)
 	d, err := eng.New(plan, start)
 	if err != nil {
 		return outcome{}, err
@@ -178,17 +183,17 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 	if tail, ok := d.(interface{ SetTailThreshold(float64) }); ok {
 		tail.SetTailThreshold(w.tailLimit)
 	}
-	for m := -historyMinutes; m < 0; m++ {
-		win := w.window(rng, float64(m), phase, 0)
+	for i := -historyTicks; i < 0; i++ {
+		win := w.window(rng, float64(i)*tick, phase, 0)
 		d.History(win.Control)
 	}
 	o := outcome{end: rollout.Continue, reasons: map[string]bool{}}
 	step := 0
-	for m := 0; m < maxMinutes; m++ {
+	for m := 0.0; m < w.s.Plan.MaxHours*60; m += tick {
 		share := plan.Steps[step]
-		win, truth := w.windowWithTruth(rng, float64(m), phase, share)
-		win.Start = start.Add(time.Duration(m) * time.Minute)
-		win.End = win.Start.Add(time.Minute)
+		win, truth := w.windowWithTruth(rng, m, phase, share)
+		win.Start = start.Add(time.Duration(m * float64(time.Minute)))
+		win.End = win.Start.Add(time.Duration(tick * float64(time.Minute)))
 		o.treatmentRequests += win.Treatment.Requests
 		o.excessErrors += float64(win.Treatment.Errors) - truth.expectedErrors
 		t0 := time.Now()
@@ -196,7 +201,7 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 		dec := d.Decide(win.End)
 		o.busy += time.Since(t0)
 		o.ticks++
-		o.minutes = float64(m + 1)
+		o.minutes = m + tick
 		switch dec.Action {
 		case rollout.Rollback, rollout.Pause:
 			o.end = dec.Action
@@ -233,11 +238,11 @@ type truth struct {
 	expectedErrors float64
 }
 
-// windowWithTruth draws one minute of telemetry at the treatment share (percent) at minute m
+// windowWithTruth draws one tick of telemetry at the treatment share (percent) from minute m
 // of the rollout (negative: before it).
 func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollout.Window, truth) {
 	s := w.s
-	rate := s.Traffic.RequestsPerMinute * (1 + s.Traffic.DiurnalAmplitude*math.Sin(2*math.Pi*(m+phase)/1440))
+	rate := s.Plan.TickMinutes * s.Traffic.RequestsPerMinute * (1 + s.Traffic.DiurnalAmplitude*math.Sin(2*math.Pi*(m+phase)/1440))
 	n := poisson(rng, rate)
 	nT := binomial(rng, n, share/100)
 	nC := n - nT
@@ -269,12 +274,16 @@ func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollou
 	t.Exceed = binomial(rng, nT, w.tailC+affected*(w.tailT-w.tailC))
 	c.Exceed = binomial(rng, nC, w.tailC)
 
-	// Distinct users in the minute, about two requests each, split by the same share; a
+	// Distinct users in the tick, about two requests each, split by the same share; a
 	// logging bug may lose some treatment exposures.
 	users := min(int64(s.Traffic.Users), (n+1)/2)
 	uT := binomial(rng, users, share/100)
 	t.Units = binomial(rng, uT, 1-s.Telemetry.ExposureLoss)
 	c.Units = users - uT
+	// Each exposed user converts at most once per tick.
+	pConv := s.Conversion.Baseline
+	t.Converted = map[string]int64{conversionEvent: binomial(rng, t.Units, math.Min(1, pConv*(1+affected*s.Effect.ConversionRelative)))}
+	c.Converted = map[string]int64{conversionEvent: binomial(rng, c.Units, pConv)}
 
 	// Lost SDK batches take both arms' data of an instance-flush with them; duplicates are
 	// removed by the intake and late batches land within the allowed lateness, so neither
@@ -310,6 +319,17 @@ func thin(rng *rand.Rand, a rollout.Arm, keep float64) rollout.Arm {
 	return rollout.Arm{
 		Units: binomial(rng, a.Units, keep), Requests: k, Errors: binomial(rng, a.Errors, f),
 		LatencyN: int64(math.Round(float64(a.LatencyN) * f)), SumLog: a.SumLog * f, SumLogSq: a.SumLogSq * f,
-		Exceed: binomial(rng, a.Exceed, f),
+		Exceed: binomial(rng, a.Exceed, f), Converted: thinCounts(rng, a.Converted, keep),
 	}
+}
+
+func thinCounts(rng *rand.Rand, m map[string]int64, keep float64) map[string]int64 {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = binomial(rng, v, keep)
+	}
+	return out
 }

@@ -86,3 +86,13 @@ func TestScenarioErrorsNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+func TestConversionDropIsCaughtInAnExperiment(t *testing.T) {
+	if r := run(t, load(t, "cv-0-aa", 200), Autopilot); r.RolledBack > 0.02 {
+		t.Errorf("A/A experiments rolled back %.1f%%, want at most 2%% (reasons %v)", 100*r.RolledBack, r.Reasons)
+	}
+	r := run(t, load(t, "cv-1-minus3pct", 200), Autopilot)
+	if r.RolledBack < 0.9 || r.Reasons["critical:conversion:conversion"] == 0 {
+		t.Errorf("caught %.1f%% of 3 %% conversion drops (reasons %v), want at least 90%% on the conversion guardrail", 100*r.RolledBack, r.Reasons)
+	}
+}
