@@ -48,6 +48,7 @@ type AuditFilter struct {
 type Reader interface {
 	RolloutStore
 	GateStore
+	UserStore
 
 	GetProject(ctx context.Context, key string) (Project, error)
 	ListProjects(ctx context.Context, page Page) ([]Project, error)
@@ -98,6 +99,7 @@ type Tx interface {
 	Reader
 	RolloutWriter
 	GateWriter
+	UserWriter
 
 	CreateProject(ctx context.Context, p Project) error
 	UpdateProject(ctx context.Context, p Project) error
@@ -122,6 +124,7 @@ type Tx interface {
 	DeleteSegment(ctx context.Context, project, key string) error
 
 	CreateToken(ctx context.Context, t Token) error
+	// DeleteToken removes a token with the dashboard sessions it started.
 	DeleteToken(ctx context.Context, id string) error
 
 	CreateSDKKey(ctx context.Context, k SDKKey) error
@@ -194,6 +197,9 @@ type Dump struct {
 	RolloutDecisions []RolloutDecision `json:"rolloutDecisions,omitempty"`
 	Gates            []Gate            `json:"gates,omitempty"`
 	GateEvaluations  []GateEvaluation  `json:"gateEvaluations,omitempty"`
+	// Dashboard users, absent from older dumps. Sessions are not kept: a restored server
+	// starts with everyone signed out.
+	Users []DumpedUser `json:"users,omitempty"`
 }
 
 // DumpFormat is the current Dump.Format.

@@ -187,6 +187,9 @@ func (s *Store) Dump(ctx context.Context) (*domain.Dump, error) {
 	if err := r.dumpAutopilot(ctx, d); err != nil {
 		return nil, err
 	}
+	if d.Users, err = r.dumpUsers(ctx); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -266,14 +269,20 @@ func (w *writer) restore(ctx context.Context, d *domain.Dump) error {
 	if err := w.restoreAutopilot(ctx, d); err != nil {
 		return err
 	}
+	for _, u := range d.Users {
+		u.User.PasswordHash = u.PasswordHash
+		if err := w.CreateUser(ctx, u.User); err != nil {
+			return err
+		}
+	}
 	return w.d.ResetIDs(ctx, w.tx)
 }
 
 // empty reports whether the store holds nothing: every other table hangs off projects or
-// webhooks.
+// webhooks, and sessions need a token or a user.
 func (w *writer) empty(ctx context.Context) (bool, error) {
 	taken, err := get(ctx, w.tx, scanBool, nil, `SELECT EXISTS (SELECT 1 FROM projects)
 		OR EXISTS (SELECT 1 FROM webhooks) OR EXISTS (SELECT 1 FROM tokens)
-		OR EXISTS (SELECT 1 FROM audit_events)`)
+		OR EXISTS (SELECT 1 FROM audit_events) OR EXISTS (SELECT 1 FROM users)`)
 	return !taken, err
 }

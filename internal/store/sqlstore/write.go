@@ -183,6 +183,9 @@ func (w *writer) CreateToken(ctx context.Context, t domain.Token) error {
 }
 
 func (w *writer) DeleteToken(ctx context.Context, id string) error {
+	if err := w.deleteSessionsOf(ctx, domain.SessionToken, id, ""); err != nil {
+		return err
+	}
 	n, err := w.tx.Exec(ctx, `DELETE FROM tokens WHERE id = $1`, id)
 	return changed(n, err, "token", id)
 }

@@ -294,6 +294,17 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 				return err
 			}
 		}
+		signedIn := newUser("u-1", "Ada@Example.com")
+		signedIn.LastLoginAt = t0.Add(time.Minute)
+		for _, u := range []domain.User{signedIn, newUser("u-2", "bob@example.com")} {
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		// Sessions are not backed up.
+		if err := tx.CreateSession(ctx, newSession("s-1", domain.SessionUser, "u-1")); err != nil {
+			return err
+		}
 		for i, p := range []string{"shop", "other", ""} {
 			e := newAudit(t0.Add(time.Duration(i)*time.Minute), p, "", "project", p, domain.Actor{Kind: domain.ActorUser, ID: "u1"})
 			if p == "" {
@@ -328,13 +339,13 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 	}
 	equal(t, "items dumped", []int{len(d.Projects), len(d.Envs), len(d.Flags), len(d.FlagConfigs), len(d.Segments),
 		len(d.Tokens), len(d.SDKKeys), len(d.Audit), len(d.Webhooks), len(d.Deliveries),
-		len(d.Rollouts), len(d.RolloutDecisions), len(d.Gates), len(d.GateEvaluations)},
-		[]int{2, 4, 4, 8, 2, 2, 4, 3, 2, 2, 1, 1, 1, 1})
+		len(d.Rollouts), len(d.RolloutDecisions), len(d.Gates), len(d.GateEvaluations), len(d.Users)},
+		[]int{2, 4, 4, 8, 2, 2, 4, 3, 2, 2, 1, 1, 1, 1, 2})
 	if len(d.Rollouts) > 0 && string(d.Rollouts[0].State) != `{"step":0}` {
 		t.Errorf("Dump lacks the rollout's engine state: %q", d.Rollouts[0].State)
 	}
 	if len(d.Tokens) > 0 && len(d.Tokens[0].Hash) == 0 || len(d.SDKKeys) > 0 && len(d.SDKKeys[0].Hash) == 0 ||
-		len(d.Webhooks) > 0 && d.Webhooks[0].Secret == "" {
+		len(d.Webhooks) > 0 && d.Webhooks[0].Secret == "" || len(d.Users) > 0 && len(d.Users[0].PasswordHash) == 0 {
 		t.Error("Dump lacks hashes or secrets")
 	}
 
@@ -344,6 +355,11 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 	check(t, err)
 	again.TakenAt = d.TakenAt
 	equal(t, "Dump of the restored store", again, d)
+	_, err = restored.GetSessionByHash(ctx, newSession("s-1", domain.SessionUser, "u-1").Hash)
+	wantCode(t, "GetSessionByHash in the restored store", err, domain.CodeNotFound)
+	if u, err := restored.GetUserByEmail(ctx, "ada@example.com"); err != nil || string(u.PasswordHash) != string(newUser("u-1", "").PasswordHash) {
+		t.Errorf("restored user %+v, %v: want the password hash kept", u, err)
+	}
 
 	// Backups are files: the dump must survive JSON.
 	b, err := json.Marshal(d)
@@ -383,6 +399,7 @@ func testDumpRestore(t *testing.T, open func(t *testing.T) domain.Store) {
 		add  func(tx domain.Tx) error
 	}{
 		{"a token", func(tx domain.Tx) error { return tx.CreateToken(ctx, newToken("tok-9")) }},
+		{"a user", func(tx domain.Tx) error { return tx.CreateUser(ctx, newUser("u-9", "eve@example.com")) }},
 		{"a webhook", func(tx domain.Tx) error { return tx.CreateWebhook(ctx, newWebhook("h9")) }},
 		{"an audit event", func(tx domain.Tx) error {
 			e := newAudit(t0, "", "", "token", "t", domain.Actor{Kind: domain.ActorSystem})

@@ -30,6 +30,8 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"FlagConfigs", testFlagConfigs},
 		{"Segments", testSegments},
 		{"Tokens", testTokens},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
 		{"SDKKeys", testSDKKeys},
 		{"Cascades", testCascades},
 		{"Audit", testAudit},
