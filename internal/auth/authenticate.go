@@ -36,7 +36,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (Princi
 		if subtle.ConstantTimeCompare(t.Hash, hash) != 1 {
 			return Principal{}, errUnauthorized
 		}
-		return Principal{Kind: KindToken, ID: t.ID, Name: t.Name, Role: t.Role}, nil
+		return TokenPrincipal(t), nil
 	case PrefixServerKey, PrefixClientKey:
 		k, err := a.Store.GetSDKKeyByHash(ctx, hash)
 		if err != nil {

@@ -29,6 +29,19 @@ type Principal struct {
 	Project     string
 	Environment string
 	KeyKind     domain.SDKKeyKind
+
+	// Session is the ID of the dashboard session the principal acts through, if any.
+	Session string
+}
+
+// TokenPrincipal is the principal of an admin API token.
+func TokenPrincipal(t domain.Token) Principal {
+	return Principal{Kind: KindToken, ID: t.ID, Name: t.Name, Role: t.Role}
+}
+
+// UserPrincipal is the principal of a dashboard user, named by its e-mail address.
+func UserPrincipal(u domain.User) Principal {
+	return Principal{Kind: KindUser, ID: u.ID, Name: u.Email, Role: u.Role}
 }
 
 // System is the principal of changes the server makes by itself, such as creating the first

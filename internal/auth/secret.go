@@ -1,5 +1,6 @@
-// Package auth creates and checks Flagpilot's secrets (admin tokens and SDK keys) and carries
-// the authenticated principal through a request's context.
+// Package auth creates and checks Flagpilot's secrets (admin tokens, SDK keys and dashboard
+// sessions), derives CSRF tokens from sessions, limits login attempts, and carries the
+// authenticated principal through a request's context.
 package auth
 
 import (
@@ -15,6 +16,7 @@ const (
 	PrefixAdminToken = "fpa_"
 	PrefixServerKey  = "fps_"
 	PrefixClientKey  = "fpc_"
+	PrefixSession    = "fpd_" // a dashboard session, carried in a cookie
 )
 
 // secretBytes is the entropy of every secret: 256 bits.
@@ -54,7 +56,7 @@ func Prefix(secret string) string {
 
 // typePrefix returns the known type prefix of secret, or "".
 func typePrefix(secret string) string {
-	for _, p := range []string{PrefixAdminToken, PrefixServerKey, PrefixClientKey} {
+	for _, p := range []string{PrefixAdminToken, PrefixServerKey, PrefixClientKey, PrefixSession} {
 		if strings.HasPrefix(secret, p) {
 			return p
 		}

@@ -1,0 +1,169 @@
+package auth_test
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flagpilot/flagpilot/internal/auth"
+)
+
+func TestSessionSecret(t *testing.T) {
+	s := auth.NewSecret(auth.PrefixSession)
+	if !regexp.MustCompile(`^fpd_[a-z2-7]{52}$`).MatchString(s) {
+		t.Errorf("session secret %q", s)
+	}
+	if p := auth.Prefix(s); p != s[:10] {
+		t.Errorf("Prefix(%q) = %q, want the type prefix and 6 characters", s, p)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	a, b := auth.NewSecret(auth.PrefixSession), auth.NewSecret(auth.PrefixSession)
+	token := auth.CSRFToken(a)
+	if token != auth.CSRFToken(a) {
+		t.Fatal("the token of a session changes")
+	}
+	if token == auth.CSRFToken(b) {
+		t.Fatal("two sessions have the same token")
+	}
+	if strings.Contains(token, a[4:]) || !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(token) {
+		t.Errorf("token %q: want 32 bytes in base64url that do not show the secret", token)
+	}
+	tests := []struct {
+		name          string
+		secret, token string
+		want          bool
+	}{
+		{"its own token", a, token, true},
+		{"another session's token", b, token, false},
+		{"the secret itself", a, a, false},
+		{"one character changed", a, token[:len(token)-1] + flip(token[len(token)-1]), false},
+		{"cut short", a, token[:len(token)-1], false},
+		{"empty token", a, "", false},
+		{"no session", "", auth.CSRFToken(""), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := auth.CheckCSRF(tc.secret, tc.token); got != tc.want {
+				t.Errorf("CheckCSRF = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestLimiter(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	l := auth.NewLimiter(3, time.Minute, c.now)
+	for i := range 3 {
+		if !l.Allow("ip") {
+			t.Fatalf("refused after %d failures", i)
+		}
+		l.Fail("ip")
+		c.advance(10 * time.Second)
+	}
+	if l.Allow("ip") {
+		t.Fatal("allowed after 3 failures within the window")
+	}
+	if !l.Allow("other") {
+		t.Fatal("another key is refused")
+	}
+	// The window slides: at 60 s after the first failure it no longer counts.
+	c.advance(29 * time.Second)
+	if l.Allow("ip") {
+		t.Fatal("allowed 59 s after the first failure")
+	}
+	c.advance(time.Second)
+	if !l.Allow("ip") {
+		t.Fatal("still refused once the first failure left the window")
+	}
+	l.Fail("ip")
+	if l.Allow("ip") {
+		t.Fatal("allowed with 3 failures in the last minute")
+	}
+	l.Reset("ip")
+	if !l.Allow("ip") || l.Len() != 0 {
+		t.Fatalf("after Reset: allowed %v, %d keys", l.Allow("ip"), l.Len())
+	}
+
+	// Many failures keep only what counts; everything is forgotten a window later.
+	for range 100 {
+		l.Fail("ip")
+	}
+	if l.Allow("ip") {
+		t.Fatal("allowed after 100 failures")
+	}
+	c.advance(time.Minute)
+	if !l.Allow("ip") || l.Len() != 0 {
+		t.Fatalf("a window after the last failure: allowed %v, %d keys", l.Allow("ip"), l.Len())
+	}
+}
+
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	l := auth.NewLimiter(1, time.Hour, c.now)
+	l.Fail("victim")
+	c.advance(time.Second)
+	for i := range auth.LimiterKeys {
+		l.Fail(fmt.Sprint("spray-", i))
+	}
+	if n := l.Len(); n != auth.LimiterKeys {
+		t.Fatalf("%d keys tracked, want the bound %d", n, auth.LimiterKeys)
+	}
+	// The key whose last failure was oldest made room; the newest are all still refused.
+	if !l.Allow("victim") {
+		t.Error("the oldest key was kept beyond the bound")
+	}
+	if l.Allow("spray-1") || l.Allow(fmt.Sprint("spray-", auth.LimiterKeys-1)) {
+		t.Error("a recent key was forgotten")
+	}
+}
+
+func TestLimiterConcurrentUse(t *testing.T) {
+	l := auth.NewLimiter(50, time.Hour, nil)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				key := fmt.Sprint("k", (g*200+i)%20)
+				l.Allow(key)
+				l.Fail(key)
+				if i%50 == 0 {
+					l.Reset(key)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := l.Len(); n == 0 || n > 20 {
+		t.Errorf("%d keys tracked, want 1 to 20", n)
+	}
+}
