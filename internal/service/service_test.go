@@ -25,7 +25,8 @@ type fixture struct {
 	svc     *service.Service
 	store   domain.Store
 	mu      sync.Mutex
-	changes []string // "project/env" passed to OnChange
+	changes []string  // "project/env" passed to OnChange
+	clock   time.Time // the service's time: now, until a test advances it
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -35,9 +36,13 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	f := &fixture{store: store}
+	f := &fixture{store: store, clock: now}
 	f.svc = service.New(store, service.Options{
-		Now: func() time.Time { return now },
+		Now: func() time.Time {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.clock
+		},
 		OnChange: func(project, env string) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -45,6 +50,12 @@ func newFixture(t *testing.T) *fixture {
 		},
 	})
 	return f
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clock = f.clock.Add(d)
 }
 
 func (f *fixture) takeChanges() []string {
