@@ -53,11 +53,13 @@ const (
 	flagPath    = projectPath + "/flags/{flag}"
 	configPath  = flagPath + "/environments/{env}"
 	segmentPath = projectPath + "/segments/{segment}"
+	userPath    = "/api/v1/users/{user}"
 )
 
 // routes is the management API. Viewers read; editors change flags, configurations, segments
-// and import; admins manage projects, environments, SDK keys, tokens and webhooks, and are the
-// only ones to read the last three (webhook URLs embed credentials, key lists are an attack map).
+// and import; admins manage projects, environments, SDK keys, tokens, dashboard users and
+// webhooks, and are the only ones to read the last four (webhook URLs embed credentials, key
+// and user lists are an attack map).
 func routes() []route {
 	return []route{
 		{method: "GET", path: "/api/v1/openapi.json", handler: (*API).openAPI, summary: "This document", status: 200},
@@ -127,14 +129,21 @@ func routes() []route {
 		{method: "GET", path: "/api/v1/tokens", role: admin, handler: (*API).listTokens, summary: "List admin tokens", status: 200, resp: typeOf[domain.Token](), list: true},
 		{method: "POST", path: "/api/v1/tokens", role: admin, handler: (*API).createToken, summary: "Create an admin token; the secret is shown only in this response", status: 201, body: typeOf[tokenBody](), resp: typeOf[createdToken]()},
 		{method: "GET", path: "/api/v1/tokens/{id}", role: admin, handler: (*API).getToken, summary: "Get an admin token", status: 200, resp: typeOf[domain.Token]()},
-		{method: "DELETE", path: "/api/v1/tokens/{id}", role: admin, handler: (*API).deleteToken, summary: "Delete an admin token", status: 204},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", role: admin, handler: (*API).deleteToken, summary: "Delete an admin token and end the dashboard sessions it started", status: 204},
+
+		{method: "GET", path: "/api/v1/users", role: admin, handler: (*API).listUsers, summary: "List dashboard users", status: 200, resp: typeOf[domain.User](), list: true},
+		{method: "POST", path: "/api/v1/users", role: admin, handler: (*API).createUser, summary: "Create a dashboard user, who signs in with an e-mail address and a password of 10 to 72 bytes", status: 201, body: typeOf[service.UserSpec](), resp: typeOf[domain.User]()},
+		{method: "GET", path: userPath, role: admin, handler: (*API).getUser, summary: "Get a dashboard user", status: 200, resp: typeOf[domain.User]()},
+		{method: "PUT", path: userPath, role: admin, handler: (*API).updateUser, summary: "Change a dashboard user's name or role; a new role applies to its sessions at once", status: 200, body: typeOf[userUpdate](), resp: typeOf[domain.User]()},
+		{method: "DELETE", path: userPath, role: admin, handler: (*API).deleteUser, summary: "Delete a dashboard user and end its sessions", status: 204},
+		{method: "PUT", path: userPath + "/password", role: admin, handler: (*API).setPassword, summary: "Set a dashboard user's password and end its sessions", status: 204, body: typeOf[passwordBody]()},
 	}
 }
 
 var auditQuery = []param{
 	{"project", "string", "only events of this project"},
 	{"environment", "string", "only events of this environment"},
-	{"resourceType", "string", "only events about this kind of resource (project, environment, flag, segment, sdk_key, token, webhook)"},
+	{"resourceType", "string", "only events about this kind of resource (project, environment, flag, segment, sdk_key, token, user, webhook)"},
 	{"resourceKey", "string", "only events about the resource with this key"},
 	{"actorKind", "string", "only events by this kind of actor (token, user, autopilot, system)"},
 	{"actorId", "string", "only events by this actor"},

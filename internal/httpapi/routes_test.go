@@ -14,10 +14,11 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 )
 
-// concrete fills a route's path parameters with existing resources.
+// concrete fills a route's path parameters with existing resources. No user exists: user
+// routes are for admins only, and the walk below never gets past their role check.
 func (e *testEnv) concrete(path string) string {
 	return strings.NewReplacer("{project}", "shop", "{env}", "production", "{flag}", "new-checkout",
-		"{segment}", "beta", "{id}", e.sdkKeyID).Replace(path)
+		"{segment}", "beta", "{id}", e.sdkKeyID, "{user}", "nobody").Replace(path)
 }
 
 // TestEveryRouteIsAuthorised walks the route table with each kind of credential. Denials must
