@@ -102,7 +102,7 @@ func (c *Client) ListDeliveries(ctx context.Context, webhookID string, limit int
 type AuditQuery struct {
 	Project      string
 	Environment  string
-	ResourceType string // project, environment, flag, segment, sdk_key, token, webhook
+	ResourceType string // project, environment, flag, segment, sdk_key, token, user, webhook
 	ResourceKey  string
 	ActorKind    string // token, user, autopilot, system
 	ActorID      string

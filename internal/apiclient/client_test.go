@@ -485,6 +485,7 @@ func TestEmptyKeysAreRefusedBeforeSending(t *testing.T) {
 		"env":     func() error { _, err := c.ToggleFlag(ctx, "shop", "f", "", true, 0); return err },
 		"entity":  func() error { _, err := c.CreateFlag(ctx, domain.Flag{Key: "f"}); return err },
 		"key id":  func() error { return c.DeleteSDKKey(ctx, "shop", "production", "") },
+		"user id": func() error { return c.SetPassword(ctx, "", "a new password") },
 	} {
 		if err := call(); !errors.Is(err, apiclient.ErrEmptyKey) {
 			t.Errorf("%s: %v, want ErrEmptyKey", name, err)
