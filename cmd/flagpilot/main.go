@@ -1,6 +1,6 @@
 // Command flagpilot is Flagpilot's single binary: it runs the server, validates and evaluates
 // flag files, and drives a running server through its management API (flags, segments,
-// import, export, keys, audit).
+// import, export, keys, users, audit).
 package main
 
 import (
@@ -44,6 +44,7 @@ func commands() []command {
 		{"import", "create or update a project's flags and segments on a server from a flag file", runImport},
 		{"export", "write a project on a server as a flag file", runExport},
 		{"keys", "list, create and delete the SDK keys of an environment on a server", group("keys", keysCommands())},
+		{"users", "list, create and delete the dashboard users of a server, and set their passwords", group("users", usersCommands())},
 		{"rollouts", "start, watch, pause, resume, advance and abort guarded rollouts on a server", group("rollouts", rolloutsCommands())},
 		{"gate", "list release gates and evaluate one over a time window (exit code = verdict, for CI)", group("gate", gateCommands())},
 		{"audit", "show the recent changes from a server's audit log", runAudit},

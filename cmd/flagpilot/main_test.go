@@ -39,10 +39,16 @@ func runBinary(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // runBinaryEnv runs the built binary with env (NAME=value) added to testEnv.
 func runBinaryEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runBinaryInput(t, env, "", args...)
+}
+
+// runBinaryInput runs the built binary as runBinaryEnv does, with stdin as its standard input.
+func runBinaryInput(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(testEnv(), env...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(stdin), &out, &errOut
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {
