@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flagpilot/flagpilot/internal/auth"
+	"github.com/flagpilot/flagpilot/internal/testenv"
 )
 
 func TestSessionSecret(t *testing.T) {
@@ -62,33 +63,15 @@ func flip(c byte) string {
 	return "A"
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestLimiter(t *testing.T) {
-	c := &clock{t: time.Unix(1000, 0)}
-	l := auth.NewLimiter(3, time.Minute, c.now)
+	c := testenv.NewClock(time.Unix(1000, 0))
+	l := auth.NewLimiter(3, time.Minute, c.Now)
 	for i := range 3 {
 		if !l.Allow("ip") {
 			t.Fatalf("refused after %d failures", i)
 		}
 		l.Fail("ip")
-		c.advance(10 * time.Second)
+		c.Advance(10 * time.Second)
 	}
 	if l.Allow("ip") {
 		t.Fatal("allowed after 3 failures within the window")
@@ -97,11 +80,11 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("another key is refused")
 	}
 	// The window slides: at 60 s after the first failure it no longer counts.
-	c.advance(29 * time.Second)
+	c.Advance(29 * time.Second)
 	if l.Allow("ip") {
 		t.Fatal("allowed 59 s after the first failure")
 	}
-	c.advance(time.Second)
+	c.Advance(time.Second)
 	if !l.Allow("ip") {
 		t.Fatal("still refused once the first failure left the window")
 	}
@@ -121,17 +104,17 @@ func TestLimiter(t *testing.T) {
 	if l.Allow("ip") {
 		t.Fatal("allowed after 100 failures")
 	}
-	c.advance(time.Minute)
+	c.Advance(time.Minute)
 	if !l.Allow("ip") || l.Len() != 0 {
 		t.Fatalf("a window after the last failure: allowed %v, %d keys", l.Allow("ip"), l.Len())
 	}
 }
 
 func TestLimiterMemoryIsBounded(t *testing.T) {
-	c := &clock{t: time.Unix(1000, 0)}
-	l := auth.NewLimiter(1, time.Hour, c.now)
+	c := testenv.NewClock(time.Unix(1000, 0))
+	l := auth.NewLimiter(1, time.Hour, c.Now)
 	l.Fail("victim")
-	c.advance(time.Second)
+	c.Advance(time.Second)
 	for i := range auth.LimiterKeys {
 		l.Fail(fmt.Sprint("spray-", i))
 	}

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +42,7 @@ type testEnv struct {
 	store   testStore
 	svc     *service.Service
 	cache   *snapshot.Cache
-	clock   *clock
+	clock   *testenv.Clock
 	opts    Options
 	noRun   bool // the intake's writer is not started
 	in      *Intake
@@ -52,24 +51,6 @@ type testEnv struct {
 	admin   context.Context
 
 	serverKey, clientKey, stagingKey, adminToken string
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
 }
 
 // clockStart is where tests start the fake clock: 10 s into a window of the default length.
@@ -93,7 +74,7 @@ func onPostgres(e *testEnv) {
 }
 
 // newTestEnv starts an environment. With a nil clk the intake reads the real clock.
-func newTestEnv(t testing.TB, opts Options, clk *clock, options ...envOption) *testEnv {
+func newTestEnv(t testing.TB, opts Options, clk *testenv.Clock, options ...envOption) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "flagpilot.db")

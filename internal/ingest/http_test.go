@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flagpilot/flagpilot/internal/testenv"
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
 func TestEndpointAuthentication(t *testing.T) {
-	e := newTestEnv(t, Options{}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{}, testenv.NewClock(clockStart))
 	body := mustJSON(t, batch("a", 1, clockStart.Add(-10*time.Second), exposure("checkout", "on", 0, 1, 1)))
 	for _, c := range []struct {
 		name   string
@@ -49,7 +50,7 @@ func TestEndpointAuthentication(t *testing.T) {
 }
 
 func TestEndpointAcceptsBatches(t *testing.T) {
-	e := newTestEnv(t, Options{}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{}, testenv.NewClock(clockStart))
 	start := clockStart.Add(-10 * time.Second)
 	b := batch("a", 1, start, exposure("checkout", "on", 0, 3, 1), telemetry.Row{Flag: "checkout", Variant: "on", Metric: "$cpu", Count: 1})
 	r := e.post(e.serverKey, mustJSON(t, b))
@@ -76,7 +77,7 @@ func TestEndpointAcceptsBatches(t *testing.T) {
 }
 
 func TestEndpointRefusals(t *testing.T) {
-	e := newTestEnv(t, Options{MaxBodyBytes: 4096}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{MaxBodyBytes: 4096}, testenv.NewClock(clockStart))
 	start := clockStart.Add(-10 * time.Second)
 	valid := string(mustJSON(t, batch("a", 1, start, exposure("checkout", "on", 0, 1, 1))))
 	huge := `{"instance":"a","seq":1,"sdk":"` + strings.Repeat("x", 5000) + `"}`

@@ -84,7 +84,7 @@ func checkAggregates(t *testing.T, got []domain.TelemetryAggregate, window time.
 // exactly, units seen by several instances count once, quantiles are those of every value,
 // rows without a version get the flag's, and a batch goes to the window of its start.
 func TestSumsAndCountsAreExact(t *testing.T) {
-	clk := &clock{now: clockStart.Add(50 * time.Second)}
+	clk := testenv.NewClock(clockStart.Add(50 * time.Second))
 	e := newTestEnv(t, Options{}, clk)
 	window := clockStart.Truncate(time.Minute)
 	for i, inst := range []string{"a", "b", "c"} {
@@ -139,14 +139,14 @@ func TestSumsAndCountsAreExact(t *testing.T) {
 // TestUnknownFlagsAreKept stores the exposures of a flag the environment does not have (code
 // still asking for a deleted flag), at version 0.
 func TestUnknownFlagsAreKept(t *testing.T) {
-	e := newTestEnv(t, Options{}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{}, testenv.NewClock(clockStart))
 	e.mustAccept(batch("a", 1, clockStart.Add(-10*time.Second), exposure("gone", "on", 0, 3, 1)))
 	checkAggregates(t, e.list("production"), clockStart.Truncate(time.Minute),
 		want{flag: "gone", variant: "on", version: 0, evaluations: 3, units: []int{1}})
 }
 
 func TestDuplicatesAreMergedOnce(t *testing.T) {
-	clk := &clock{now: clockStart}
+	clk := testenv.NewClock(clockStart)
 	e := newTestEnv(t, Options{}, clk)
 	start := clockStart.Add(-10 * time.Second)
 	first := batch("a", 1, start, exposure("checkout", "on", 0, 10, 1))
@@ -190,7 +190,7 @@ func TestDuplicatesAreMergedOnce(t *testing.T) {
 }
 
 func TestLateness(t *testing.T) {
-	clk := &clock{now: clockStart}
+	clk := testenv.NewClock(clockStart)
 	e := newTestEnv(t, Options{AllowedLateness: 20 * time.Second}, clk)
 	window := clockStart.Truncate(time.Minute)
 	// Flushed at the end of the window, arriving within the lateness: merged.
@@ -239,7 +239,7 @@ func invalidSketches(t *testing.T) map[string][]byte {
 // TestInvalidBatchesAreRefused checks every problem of a batch as a whole: the error names the
 // field, nothing is stored, and the batch id is not taken (the corrected batch is accepted).
 func TestInvalidBatchesAreRefused(t *testing.T) {
-	clk := &clock{now: clockStart}
+	clk := testenv.NewClock(clockStart)
 	e := newTestEnv(t, Options{}, clk)
 	start := clockStart.Add(-10 * time.Second)
 	valid := func() telemetry.Batch { return batch("a", 1, start, exposure("checkout", "on", 0, 1, 1)) }
@@ -288,7 +288,7 @@ func TestInvalidBatchesAreRefused(t *testing.T) {
 // TestInvalidRowsAreLeftOut checks every problem of a row: the row is listed with its field
 // and reason, the other rows are merged, and nothing of it is stored.
 func TestInvalidRowsAreLeftOut(t *testing.T) {
-	e := newTestEnv(t, Options{}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{}, testenv.NewClock(clockStart))
 	good := exposure("checkout", "on", 0, 1, 1)
 	obs := func(change func(r *telemetry.Row)) telemetry.Row {
 		r := observations("checkout", "on", 0, "revenue", 0, 5)
@@ -358,7 +358,7 @@ func TestInvalidRowsAreLeftOut(t *testing.T) {
 // Then the intake stops with batches still arriving, and a new one on the same database goes
 // on from the stored aggregates rather than over them.
 func TestAcknowledgedMeansStored(t *testing.T) {
-	e := newTestEnv(t, Options{}, &clock{now: clockStart})
+	e := newTestEnv(t, Options{}, testenv.NewClock(clockStart))
 	start := clockStart.Add(-10 * time.Second)
 	for seq := range uint64(5) {
 		e.mustAccept(batch("a", seq+1, start, exposure("checkout", "on", 0, 1, int(seq))))
@@ -410,7 +410,7 @@ func TestIntakesSharingADatabase(t *testing.T) {
 		opts []envOption
 	}{{"sqlite", nil}, {"postgres", []envOption{onPostgres}}} {
 		t.Run(db.name, func(t *testing.T) {
-			e := newTestEnv(t, Options{}, &clock{now: clockStart}, db.opts...)
+			e := newTestEnv(t, Options{}, testenv.NewClock(clockStart), db.opts...)
 			other, err := New(e.store, e.cache, e.opts)
 			check(t, err)
 			stop := e.run(other)
@@ -457,7 +457,7 @@ func TestIntakesSharingADatabase(t *testing.T) {
 // TestBackpressure fills the queue while the writer is away: the next batch is refused as
 // rate-limited instead of buffered.
 func TestBackpressure(t *testing.T) {
-	e := newTestEnv(t, Options{MaxQueuedRows: telemetry.MaxBatchRows}, &clock{now: clockStart}, withoutWriter)
+	e := newTestEnv(t, Options{MaxQueuedRows: telemetry.MaxBatchRows}, testenv.NewClock(clockStart), withoutWriter)
 	start := clockStart.Add(-10 * time.Second)
 	full := batch("a", 1, start)
 	for len(full.Rows) < telemetry.MaxBatchRows {
@@ -492,7 +492,7 @@ func TestBackpressure(t *testing.T) {
 // those older than Retention.
 func TestRetention(t *testing.T) {
 	at := func(h, m int) time.Time { return time.Date(2025, 3, 1, h, m, 0, 0, time.UTC) }
-	clk := &clock{now: at(10, 0)}
+	clk := testenv.NewClock(at(10, 0))
 	e := newTestEnv(t, Options{DownsampleAfter: 2 * time.Hour, Retention: 5 * time.Hour, CompactEvery: 10 * time.Millisecond}, clk)
 	for i, w := range []time.Time{at(10, 0), at(12, 30), at(12, 31), at(13, 0), at(14, 10)} {
 		clk.Set(w.Add(20 * time.Second))

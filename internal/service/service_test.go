@@ -15,6 +15,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/service"
 	"github.com/flagpilot/flagpilot/internal/store/sqlite"
+	"github.com/flagpilot/flagpilot/internal/testenv"
 	"github.com/flagpilot/flagpilot/sdk/flagfile"
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
@@ -25,8 +26,8 @@ type fixture struct {
 	svc     *service.Service
 	store   domain.Store
 	mu      sync.Mutex
-	changes []string  // "project/env" passed to OnChange
-	clock   time.Time // the service's time: now, until a test advances it
+	changes []string       // "project/env" passed to OnChange
+	clock   *testenv.Clock // the service's time: now, until a test advances it
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -36,13 +37,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	f := &fixture{store: store, clock: now}
+	f := &fixture{store: store, clock: testenv.NewClock(now)}
 	f.svc = service.New(store, service.Options{
-		Now: func() time.Time {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			return f.clock
-		},
+		Now: f.clock.Now,
 		OnChange: func(project, env string) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -50,12 +47,6 @@ func newFixture(t *testing.T) *fixture {
 		},
 	})
 	return f
-}
-
-func (f *fixture) advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.clock = f.clock.Add(d)
 }
 
 func (f *fixture) takeChanges() []string {

@@ -196,7 +196,7 @@ func TestUserChangesAreAudited(t *testing.T) {
 func TestLogin(t *testing.T) {
 	f := newFixture(t)
 	u := f.user(t, "Ada@Example.com", domain.RoleEditor)
-	f.advance(time.Hour)
+	f.clock.Advance(time.Hour)
 	sess, secret, err := f.svc.Login(context.Background(), "ada@EXAMPLE.com", password)
 	if err != nil {
 		t.Fatal(err)
@@ -269,30 +269,35 @@ func TestLoginTakesAsLongForAnUnknownEmail(t *testing.T) {
 	}
 }
 
+// adaSignedIn returns a fixture with one user, ada@example.com, and the secret of her session.
+func adaSignedIn(t *testing.T) (*fixture, string) {
+	t.Helper()
+	f := newFixture(t)
+	f.user(t, "ada@example.com", domain.RoleEditor)
+	secret, _ := f.login(t, "ada@example.com", password)
+	return f, secret
+}
+
 func TestSessionsExpire(t *testing.T) {
 	t.Run("after 12 hours idle", func(t *testing.T) {
-		f := newFixture(t)
-		f.user(t, "ada@example.com", domain.RoleEditor)
-		secret, _ := f.login(t, "ada@example.com", password)
-		f.advance(service.SessionIdle - time.Second)
+		f, secret := adaSignedIn(t)
+		f.clock.Advance(service.SessionIdle - time.Second)
 		if !f.signedIn(t, secret) {
 			t.Fatal("ended before its idle timeout")
 		}
 		// That use extended it by 12 hours from then.
-		f.advance(service.SessionIdle - time.Second)
+		f.clock.Advance(service.SessionIdle - time.Second)
 		if !f.signedIn(t, secret) {
 			t.Fatal("a use did not extend it")
 		}
-		f.advance(service.SessionIdle)
+		f.clock.Advance(service.SessionIdle)
 		if f.signedIn(t, secret) {
 			t.Fatal("live after 12 hours idle")
 		}
 	})
 
 	t.Run("uses within a minute are not written", func(t *testing.T) {
-		f := newFixture(t)
-		f.user(t, "ada@example.com", domain.RoleEditor)
-		secret, _ := f.login(t, "ada@example.com", password)
+		f, secret := adaSignedIn(t)
 		lastSeen := func() time.Time {
 			s, err := f.store.GetSessionByHash(context.Background(), auth.Hash(secret))
 			if err != nil {
@@ -300,12 +305,12 @@ func TestSessionsExpire(t *testing.T) {
 			}
 			return s.LastSeenAt
 		}
-		f.advance(59 * time.Second)
+		f.clock.Advance(59 * time.Second)
 		f.signedIn(t, secret)
 		if !lastSeen().Equal(now) {
 			t.Errorf("LastSeenAt written after 59 s: %v", lastSeen())
 		}
-		f.advance(time.Second)
+		f.clock.Advance(time.Second)
 		f.signedIn(t, secret)
 		if !lastSeen().Equal(now.Add(time.Minute)) {
 			t.Errorf("LastSeenAt after a minute: %v", lastSeen())
@@ -313,11 +318,9 @@ func TestSessionsExpire(t *testing.T) {
 	})
 
 	t.Run("after 7 days however used", func(t *testing.T) {
-		f := newFixture(t)
-		f.user(t, "ada@example.com", domain.RoleEditor)
-		secret, _ := f.login(t, "ada@example.com", password)
+		f, secret := adaSignedIn(t)
 		for used := time.Duration(0); used+11*time.Hour < service.SessionLifetime; used += 11 * time.Hour {
-			f.advance(11 * time.Hour)
+			f.clock.Advance(11 * time.Hour)
 			if !f.signedIn(t, secret) {
 				t.Fatalf("ended after %v of regular use", used+11*time.Hour)
 			}
@@ -326,17 +329,15 @@ func TestSessionsExpire(t *testing.T) {
 		if err != nil || !sess.ExpiresAt.Equal(now.Add(service.SessionLifetime)) {
 			t.Fatalf("near its end, the session expires at %v (%v), want 7 days after it started", sess.ExpiresAt, err)
 		}
-		f.advance(11 * time.Hour)
+		f.clock.Advance(11 * time.Hour)
 		if f.signedIn(t, secret) {
 			t.Fatal("live after 7 days")
 		}
 	})
 
 	t.Run("expired sessions are purged at the next login", func(t *testing.T) {
-		f := newFixture(t)
-		f.user(t, "ada@example.com", domain.RoleEditor)
-		old, _ := f.login(t, "ada@example.com", password)
-		f.advance(service.SessionIdle)
+		f, old := adaSignedIn(t)
+		f.clock.Advance(service.SessionIdle)
 		f.login(t, "ada@example.com", password)
 		if _, err := f.store.GetSessionByHash(context.Background(), auth.Hash(old)); domain.ErrorCode(err) != domain.CodeNotFound {
 			t.Errorf("the expired session is still stored: %v", err)

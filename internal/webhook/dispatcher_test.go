@@ -16,6 +16,7 @@ import (
 
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/store/sqlite"
+	"github.com/flagpilot/flagpilot/internal/testenv"
 	"github.com/flagpilot/flagpilot/internal/webhook"
 )
 
@@ -377,25 +378,8 @@ func runDispatcher(t *testing.T, d *webhook.Dispatcher) (stop func()) {
 	return stop
 }
 
-// clock is a test clock that moves only when told to.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock returns a test clock that moves only when told to.
+func newClock() *testenv.Clock { return testenv.NewClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)) }
 
 // noJitter waits the whole backoff ceiling, so that retry times are predictable.
 func noJitter(ceiling time.Duration) time.Duration { return ceiling }

@@ -207,11 +207,7 @@ func (r reader) ListTokens(ctx context.Context) ([]domain.Token, error) {
 
 func (r reader) dumpTokens(ctx context.Context) ([]domain.DumpedToken, error) {
 	tokens, err := r.ListTokens(ctx)
-	dumped := make([]domain.DumpedToken, len(tokens))
-	for i, t := range tokens {
-		dumped[i] = domain.DumpedToken{Token: t, Hash: t.Hash}
-	}
-	return dumped, err
+	return dumped(tokens, err, func(t domain.Token) domain.DumpedToken { return domain.DumpedToken{Token: t, Hash: t.Hash} })
 }
 
 const sdkKeyCols = `id, project, environment, name, kind, hash, prefix, created_at`
@@ -238,11 +234,7 @@ func (r reader) ListSDKKeys(ctx context.Context, project, env string) ([]domain.
 
 func (r reader) dumpSDKKeys(ctx context.Context) ([]domain.DumpedKey, error) {
 	ks, err := list(ctx, r.q, scanSDKKey, `SELECT `+sdkKeyCols+` FROM sdk_keys ORDER BY id`)
-	dumped := make([]domain.DumpedKey, len(ks))
-	for i, k := range ks {
-		dumped[i] = domain.DumpedKey{SDKKey: k, Hash: k.Hash}
-	}
-	return dumped, err
+	return dumped(ks, err, func(k domain.SDKKey) domain.DumpedKey { return domain.DumpedKey{SDKKey: k, Hash: k.Hash} })
 }
 
 const webhookCols = `id, url, events, format, secret, description, enabled, created_at`
@@ -264,11 +256,7 @@ func (r reader) ListWebhooks(ctx context.Context) ([]domain.Webhook, error) {
 
 func (r reader) dumpWebhooks(ctx context.Context) ([]domain.DumpedHook, error) {
 	hs, err := r.ListWebhooks(ctx)
-	dumped := make([]domain.DumpedHook, len(hs))
-	for i, h := range hs {
-		dumped[i] = domain.DumpedHook{Webhook: h, Secret: h.Secret}
-	}
-	return dumped, err
+	return dumped(hs, err, func(h domain.Webhook) domain.DumpedHook { return domain.DumpedHook{Webhook: h, Secret: h.Secret} })
 }
 
 const deliveryCols = `id, webhook_id, event_type, payload, status, attempts, next_attempt_at,

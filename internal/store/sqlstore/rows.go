@@ -50,6 +50,16 @@ func list[T any](ctx context.Context, q Queryer, scan func(scanner) (T, error), 
 	return items, rows.Err()
 }
 
+// dumped turns listed items into what a backup keeps of them: with the hashes and secrets
+// their JSON leaves out.
+func dumped[T, D any](items []T, err error, dump func(T) D) ([]D, error) {
+	out := make([]D, len(items))
+	for i, item := range items {
+		out[i] = dump(item)
+	}
+	return out, err
+}
+
 func scanInt64(s scanner) (n int64, err error) {
 	err = s.Scan(&n)
 	return n, err

@@ -47,11 +47,7 @@ func (r reader) ListUsers(ctx context.Context) ([]domain.User, error) {
 
 func (r reader) dumpUsers(ctx context.Context) ([]domain.DumpedUser, error) {
 	users, err := r.ListUsers(ctx)
-	dumped := make([]domain.DumpedUser, len(users))
-	for i, u := range users {
-		dumped[i] = domain.DumpedUser{User: u, PasswordHash: u.PasswordHash}
-	}
-	return dumped, err
+	return dumped(users, err, func(u domain.User) domain.DumpedUser { return domain.DumpedUser{User: u, PasswordHash: u.PasswordHash} })
 }
 
 const sessionCols = `id, hash, kind, subject_id, created_at, last_seen_at, expires_at`
