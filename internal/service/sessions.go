@@ -52,8 +52,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (domain.Ses
 	}
 	sess, secret, err := s.startSession(ctx, domain.SessionUser, u.ID, func(tx domain.Tx, now time.Time) error {
 		cur, err := tx.GetUser(ctx, u.ID)
-		if err != nil || !bytes.Equal(cur.PasswordHash, u.PasswordHash) {
+		if domain.ErrorCode(err) == domain.CodeNotFound || err == nil && !bytes.Equal(cur.PasswordHash, u.PasswordHash) {
 			return errBadLogin // deleted, or its password changed, since it was checked
+		}
+		if err != nil {
+			return err
 		}
 		cur.LastLoginAt = now
 		return tx.UpdateUser(ctx, cur)
