@@ -32,6 +32,7 @@ import (
 	"github.com/flagpilot/flagpilot/internal/store/sqlite"
 	"github.com/flagpilot/flagpilot/internal/store/sqlstore"
 	"github.com/flagpilot/flagpilot/internal/stream"
+	"github.com/flagpilot/flagpilot/internal/ui"
 	"github.com/flagpilot/flagpilot/internal/webhook"
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
@@ -183,11 +184,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Window: cfg.TelemetryWindow,
 		Log:    log.With("component", "otlp"),
 	})
-	mux.Handle("/", httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
+	mux.Handle("/api/", httpapi.New(svc, authn, log.With("component", "http"), httpapi.Options{
 		MaxBody: cfg.MaxBodyBytes,
 		Observe: metrics.ObserveRequest,
 		// Both stores keep telemetry beside the flag state.
 		Telemetry: store.(domain.TelemetryStore),
+	}))
+	mux.Handle("/", ui.New(svc, ui.Options{
+		Logger:    log.With("component", "ui"),
+		Telemetry: store.(domain.TelemetryStore),
+		Window:    intake.Window(),
+		Observe:   metrics.ObserveRequest,
 	}))
 	log.Info("starting", "database", databaseKind(cfg))
 	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, jobs...)

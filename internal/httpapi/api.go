@@ -14,6 +14,7 @@ import (
 
 	"github.com/flagpilot/flagpilot/internal/auth"
 	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/obs"
 	"github.com/flagpilot/flagpilot/internal/service"
 )
 
@@ -85,7 +86,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	probe := &headerRecorder{header: http.Header{}}
 	h.ServeHTTP(probe, r)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &obs.StatusWriter{ResponseWriter: w}
 	switch probe.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", probe.header.Get("Allow"))
@@ -96,7 +97,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default: // redirects to the cleaned path
 		h.ServeHTTP(sw, r)
 	}
-	a.observe(r, "", sw.code(), time.Since(start))
+	a.observe(r, "", sw.Status(), time.Since(start))
 }
 
 // headerRecorder captures the status and headers of the mux's own 404/405/redirect answers.
@@ -109,33 +110,6 @@ func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(status int)      { h.status = status }
 
-// statusWriter remembers the status written, for logs and metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(status int) {
-	if s.status == 0 {
-		s.status = status
-	}
-	s.ResponseWriter.WriteHeader(status)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) code() int {
-	if s.status == 0 {
-		return http.StatusOK
-	}
-	return s.status
-}
-
 // wrap applies, in order: logging and metrics, authentication, the role check, the body limit,
 // the audit comment, and the error envelope for what the handler returns.
 func (a *API) wrap(rt route) http.Handler {
@@ -145,18 +119,18 @@ func (a *API) wrap(rt route) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &obs.StatusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				a.log.ErrorContext(r.Context(), "panic", "method", r.Method, "route", rt.path, "panic", v)
-				if sw.status == 0 {
+				if !sw.Written() {
 					writeError(sw, r, a.log, domain.Errorf(domain.CodeInternal, "internal error"))
 				}
 			}
-			a.observe(r, rt.path, sw.code(), time.Since(start))
+			a.observe(r, rt.path, sw.Status(), time.Since(start))
 		}()
 		if err := a.serve(sw, r, rt, limit); err != nil {
 			writeError(sw, r, a.log, err)

@@ -297,6 +297,22 @@ func (s *Service) GetFlagConfig(ctx context.Context, project, flag, env string) 
 	return s.store.GetFlagConfig(ctx, project, flag, env)
 }
 
+// ListFlagConfigs returns the configurations of every flag of a project in an environment.
+func (s *Service) ListFlagConfigs(ctx context.Context, project, env string) ([]domain.FlagConfig, error) {
+	if _, err := s.store.GetEnvironment(ctx, project, env); err != nil {
+		return nil, err
+	}
+	return s.store.ListFlagConfigs(ctx, project, env)
+}
+
+// ListFlagConfigsOfFlag returns a flag's configurations in every environment.
+func (s *Service) ListFlagConfigsOfFlag(ctx context.Context, project, flag string) ([]domain.FlagConfig, error) {
+	if _, err := s.store.GetFlag(ctx, project, flag); err != nil {
+		return nil, err
+	}
+	return s.store.ListFlagConfigsOfFlag(ctx, project, flag)
+}
+
 // PutFlagConfig replaces a flag's configuration in an environment, if it is still at
 // baseVersion (or whatever version with AnyVersion). Problems are reported with paths relative
 // to the configuration, such as rules[1].clauses[0].op.

@@ -23,6 +23,14 @@ func (s *Service) ListSegments(ctx context.Context, project string, page domain.
 	return s.store.ListSegments(ctx, project, clampPage(page))
 }
 
+// AllSegments returns every segment of a project.
+func (s *Service) AllSegments(ctx context.Context, project string) ([]domain.Segment, error) {
+	if _, err := s.store.GetProject(ctx, project); err != nil {
+		return nil, err
+	}
+	return domain.AllSegments(ctx, s.store, project)
+}
+
 func checkSegment(p *snapshot.Problems, keyPath, path string, seg *snapshot.Segment) {
 	p.CheckKey(keyPath, seg.Key)
 	checkText(p, snapshot.Join(path, "description"), seg.Description, maxDescription)
