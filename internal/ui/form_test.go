@@ -22,4 +22,3 @@ func attr(tag, name string) string {
 	}
 	return html.UnescapeString(m[1])
 }
-
