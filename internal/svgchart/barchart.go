@@ -49,8 +49,8 @@ func (c BarChart) SVG() template.HTML {
 	}
 
 	var body canvas
-	top := body.header(c.YLabel, barLegend(groups), width)
 	bottom := height - timeLabelHeight
+	top := plotTop(body.header(c.YLabel, barLegend(groups), width), bottom)
 	ax, labels, left := valueLayout(lo, hi, nil, nil, top, bottom, width, c.Format)
 	right := width - 2*pad
 	y := func(v float64) float64 { return ax.scale(v, bottom, top) }

@@ -37,14 +37,18 @@ func Sparkline(title string, values []float64, width, height int) template.HTML 
 	y := func(v float64) float64 { return ax.scale(v, h-inset, inset) }
 
 	var line strings.Builder
-	run := 0
 	for i, v := range values {
 		if !finite(v) {
-			run = 0
 			continue
 		}
-		line.WriteString(pathStep(run) + num(x(i)) + " " + num(y(v)))
-		run++
+		step, first := "L", i == 0 || !finite(values[i-1])
+		if first {
+			step = "M"
+		}
+		line.WriteString(step + num(x(i)) + " " + num(y(v)))
+		if first && (i == len(values)-1 || !finite(values[i+1])) {
+			line.WriteString("h0") // a value alone between gaps: a dot, with round line caps
+		}
 	}
 	body.void("path", "class", "line", "d", line.String())
 	body.open("circle", "class", "pt last", "cx", num(x(lastAt)), "cy", num(y(last)), "r", "2")

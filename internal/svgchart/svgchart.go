@@ -31,6 +31,8 @@ const (
 	maxSide   = 4000
 	minWidth  = 200
 	minHeight = 120
+	// minPlotHeight is the least height of a plot area.
+	minPlotHeight = 48
 )
 
 // canvas accumulates SVG markup. Attribute values and text are escaped on the way in, so
@@ -298,6 +300,10 @@ func (c *canvas) valueTicks(ax axis, labels []string, y func(float64) float64, x
 	}
 	c.end("g")
 }
+
+// plotTop keeps a plot at least minPlotHeight tall, whatever the header above it takes; in a
+// chart too small for both they overlap rather than the plot vanishing.
+func plotTop(top, bottom float64) float64 { return math.Min(top, bottom-minPlotHeight) }
 
 // valueLayout fits a value axis between top and bottom: the axis, its tick labels, and the
 // plot's left edge, leaving room for the labels (at most a third of the chart).

@@ -273,9 +273,10 @@ type timePlot struct {
 // plot lays out the chart below labelTop, with rows of marker labels above the plot.
 func (c TimeChart) plot(ext timeExtent, width, height, labelTop float64, rows int, format func(float64) string) timePlot {
 	p := timePlot{
-		labelTop: labelTop, top: labelTop + float64(rows*rowHeight), bottom: height - timeLabelHeight,
+		labelTop: labelTop, bottom: height - timeLabelHeight,
 		right: width - 2*pad, s0: seconds(ext.t0), s1: seconds(ext.t1), format: format,
 	}
+	p.top = plotTop(labelTop+float64(rows*rowHeight), p.bottom)
 	p.ax, p.labels, p.left = valueLayout(ext.lo, ext.hi, c.YMin, c.YMax, p.top, p.bottom, width, c.Format)
 	return p
 }

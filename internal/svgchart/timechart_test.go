@@ -293,3 +293,26 @@ func TestTimeChartSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestCrowdedChartKeepsPlot fills the smallest chart with legend rows and marker rows: the plot
+// keeps its least height, the right way up.
+func TestCrowdedChartKeepsPlot(t *testing.T) {
+	c := TimeChart{Title: "crowded", YLabel: "a long unit label", Width: 1, Height: 1}
+	for i := range 12 {
+		c.Series = append(c.Series, Series{Name: fmt.Sprintf("series number %d", i), Points: hours(1, 2, float64(i))})
+		c.Markers = append(c.Markers, Marker{T: start.Add(time.Hour), Label: fmt.Sprintf("marker %d", i)})
+	}
+	root := mustParse(t, c.SVG())
+	var x0, bottom, x1 float64
+	if _, err := fmt.Sscanf(root.byClass("axis")[0].attrs["d"], "M%g %gH%g", &x0, &bottom, &x1); err != nil {
+		t.Fatal(err)
+	}
+	grid := root.byClass("grid")[0].attrs["d"]
+	var top float64
+	if _, err := fmt.Sscanf(grid[strings.LastIndex(grid, "M"):], "M%g %gH", &x0, &top); err != nil {
+		t.Fatal(err)
+	}
+	if bottom-top < minPlotHeight-1 {
+		t.Errorf("plot from y=%v to %v, want at least %d tall", top, bottom, minPlotHeight)
+	}
+}
