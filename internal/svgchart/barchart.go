@@ -38,10 +38,7 @@ const maxBarWidth = 48
 // SVG renders the chart as inline SVG markup.
 func (c BarChart) SVG() template.HTML {
 	width, height := chartSize(c.Width, c.Height, 720, 240, minWidth, minHeight)
-	format := c.Format
-	if format == nil {
-		format = Compact
-	}
+	format := orCompact(c.Format)
 	groups := c.normalisedGroups()
 	lo, hi, ok := barExtent(groups)
 	if !ok {

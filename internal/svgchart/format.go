@@ -29,6 +29,14 @@ func Compact(v float64) string {
 	return strconv.FormatFloat(r, 'g', 3, 64)
 }
 
+// orCompact is format, or Compact when the caller gave none.
+func orCompact(format func(float64) string) func(float64) string {
+	if format == nil {
+		return Compact
+	}
+	return format
+}
+
 // Percent formats a fraction as a percentage with three significant digits: 0.005 → "0.5 %".
 func Percent(v float64) string {
 	if s, ok := nonFinite(v); ok {

@@ -72,10 +72,7 @@ type timeExtent struct {
 // SVG renders the chart as inline SVG markup.
 func (c TimeChart) SVG() template.HTML {
 	width, height := chartSize(c.Width, c.Height, 720, 240, minWidth, minHeight)
-	format := c.Format
-	if format == nil {
-		format = Compact
-	}
+	format := orCompact(c.Format)
 	series := c.normalisedSeries()
 	ext, ok := c.extent(series)
 	if !ok {
