@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -296,5 +297,30 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("%s and %s share the id %s", name, other, id)
 		}
 		ids[id] = name
+	}
+}
+
+// TestExampleCSSCoversClasses checks that testdata/example.css, the stylesheet the dashboard
+// copies, has a rule for every class the charts use, except the structural ones listed here.
+func TestExampleCSSCoversClasses(t *testing.T) {
+	css, err := os.ReadFile("testdata/example.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unstyled := []string{
+		"legend", "legend-item", "bands", "series", "x", "y", // structure, for pages that want it
+		"step", "tolerance", "slo", // the examples' own classes, drawn in the default colours
+	}
+	cases := goldenCases()
+	cases["no-data-spark"] = Sparkline("none", nil, 0, 0)
+	cases["lone"] = TimeChart{Title: "lone", Series: []Series{{Points: hours(1, nan, 2)}}}.SVG()
+	for name, out := range cases {
+		for _, n := range mustParse(t, out).find(func(*node) bool { return true }) {
+			for _, class := range strings.Fields(n.attrs["class"]) {
+				if !slices.Contains(unstyled, class) && !regexp.MustCompile(`\.`+regexp.QuoteMeta(class)+`([^\w-]|$)`).Match(css) {
+					t.Errorf("%s uses class %q, which example.css does not style", name, class)
+				}
+			}
+		}
 	}
 }
