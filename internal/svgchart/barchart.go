@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// Bar is one bar of a group. Lo and Hi give an optional error bar, NaN when absent; a NaN Value
-// leaves the bar's slot empty.
+// Bar is one bar of a group. Lo and Hi give an optional error bar, NaN when absent (both zero
+// count as absent too, so a literal may leave them out); a NaN Value leaves the bar's slot
+// empty.
 type Bar struct {
 	Label string // legend label; bars with the same label and class share one legend entry
 	Value float64
@@ -95,11 +96,13 @@ func (c BarChart) normalisedGroups() []BarGroup {
 func barExtent(groups []BarGroup) (lo, hi float64, ok bool) {
 	for _, g := range groups {
 		for _, b := range g.Bars {
-			ok = ok || finite(b.Value)
-			for _, v := range []float64{b.Value, b.Lo, b.Hi} {
-				if finite(v) {
-					lo, hi = math.Min(lo, v), math.Max(hi, v)
-				}
+			if !finite(b.Value) {
+				continue
+			}
+			ok = true
+			lo, hi = math.Min(lo, b.Value), math.Max(hi, b.Value)
+			if hasInterval(b.Lo, b.Hi) {
+				lo, hi = math.Min(lo, math.Min(b.Lo, b.Hi)), math.Max(hi, math.Max(b.Lo, b.Hi))
 			}
 		}
 	}
@@ -132,7 +135,7 @@ func drawBar(c *canvas, group string, b Bar, x, width float64, y func(float64) f
 	c.title(tip)
 	c.void("rect", "class", "bar", "x", num(x+1), "y", num(math.Min(y0, yv)),
 		"width", num(math.Max(width-2, 1)), "height", num(math.Abs(y0-yv)))
-	if finite(b.Lo) && finite(b.Hi) {
+	if hasInterval(b.Lo, b.Hi) {
 		mid, cap := x+width/2, math.Min(width/4, 4)
 		ylo, yhi := num(y(b.Lo)), num(y(b.Hi))
 		c.void("path", "class", "errbar", "d", "M"+num(mid)+" "+ylo+"V"+yhi+

@@ -168,3 +168,10 @@ func TestSparklineLoneValues(t *testing.T) {
 		t.Errorf("path %q, want three dots and no line across the gaps", d)
 	}
 }
+
+func TestBarLiteralHasNoErrorBar(t *testing.T) {
+	root := mustParse(t, BarChart{Title: "t", Groups: []BarGroup{{Label: "a", Bars: []Bar{{Label: "x", Value: 3}}}}}.SVG())
+	if len(root.byClass("errbar")) != 0 || root.byClass("bar-item")[0].tooltip() != "a · x: 3" {
+		t.Errorf("a bar without Lo and Hi got an error bar or interval:\n%v", root.byClass("bar-item")[0].tooltip())
+	}
+}

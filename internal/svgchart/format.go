@@ -124,7 +124,7 @@ func formatTime(t time.Time) string {
 // formatValue writes a value with its interval, when it has one: "1.2k [1.1k, 1.3k]".
 func formatValue(v, lo, hi float64, format func(float64) string) string {
 	s := format(v)
-	if finite(lo) && finite(hi) {
+	if hasInterval(lo, hi) {
 		s += " [" + format(lo) + ", " + format(hi) + "]"
 	}
 	return s

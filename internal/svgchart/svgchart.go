@@ -154,6 +154,10 @@ func num(v float64) string {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// hasInterval tells whether lo..hi is an interval to draw: both bounds finite, and not both
+// zero, which is what a Point or Bar literal that leaves them out holds.
+func hasInterval(lo, hi float64) bool { return finite(lo) && finite(hi) && (lo != 0 || hi != 0) }
+
 // textWidth estimates the rendered width of s in the chart font.
 func textWidth(s string) float64 { return float64(utf8.RuneCountInString(s)) * charWidth }
 

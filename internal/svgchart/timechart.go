@@ -11,8 +11,8 @@ import (
 )
 
 // Point is one value of a time series. Lo and Hi bound an optional interval around Y (a
-// confidence interval, a min–max range), NaN when absent. A NaN Y is missing data: the line
-// breaks there.
+// confidence interval, a min–max range), NaN when absent; both zero count as absent too, so
+// Point{T: t, Y: v} has none. A NaN Y is missing data: the line breaks there.
 type Point struct {
 	T         time.Time
 	Y, Lo, Hi float64
@@ -158,7 +158,11 @@ func (c TimeChart) extent(series []Series) (ext timeExtent, ok bool) {
 	for _, s := range series {
 		for _, p := range s.Points {
 			cover(p.T)
-			for _, v := range []float64{p.Y, p.Lo, p.Hi} {
+			values := []float64{p.Y}
+			if hasBand(p) {
+				values = append(values, p.Lo, p.Hi)
+			}
+			for _, v := range values {
 				ok = ok || finite(v)
 				include(v)
 			}
@@ -210,7 +214,7 @@ func legendOf(series []Series) []legendEntry {
 	return entries
 }
 
-func hasBand(p Point) bool  { return finite(p.Lo) && finite(p.Hi) }
+func hasBand(p Point) bool  { return hasInterval(p.Lo, p.Hi) }
 func hasValue(p Point) bool { return finite(p.Y) }
 
 // describe summarises the chart for its <desc>: the time span, each series' count, range and

@@ -316,3 +316,21 @@ func TestCrowdedChartKeepsPlot(t *testing.T) {
 		t.Errorf("plot from y=%v to %v, want at least %d tall", top, bottom, minPlotHeight)
 	}
 }
+
+// TestPointLiteralHasNoInterval: a Point that leaves Lo and Hi out (both zero) has no band,
+// and zero does not stretch an axis of negative values.
+func TestPointLiteralHasNoInterval(t *testing.T) {
+	c := TimeChart{Title: "t", Series: []Series{{Name: "delta", Points: []Point{
+		{T: start, Y: -40}, {T: start.Add(time.Hour), Y: -12},
+	}}}}
+	root := mustParse(t, c.SVG())
+	if len(root.byClass("band")) != 0 || len(root.byClass("whisker")) != 0 {
+		t.Error("a point without an interval got a band")
+	}
+	if tip := root.byClass("pt")[0].tooltip(); strings.Contains(tip, "[") {
+		t.Errorf("tooltip %q shows an interval", tip)
+	}
+	if got := root.byClass("tick", "y")[0].texts(); slices.Contains(got, "0") {
+		t.Errorf("value ticks %q reach zero for values from -40 to -12", got)
+	}
+}
