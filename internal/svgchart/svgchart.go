@@ -28,11 +28,12 @@ const (
 	charWidth = 6.6 // average advance of a 12px sans-serif character, for layout estimates
 	rowHeight = 16  // height of a legend row and of a stacked marker label
 	pad       = 8   // space between the viewBox edge and anything drawn
-	maxSide   = 4000
-	minWidth  = 200
-	minHeight = 120
-	// minPlotHeight is the least height of a plot area.
-	minPlotHeight = 48
+
+	// Chart viewBoxes are clamped to these sizes: a chart smaller than the minimum has no room
+	// for its axes, and the maximum bounds the work and every coordinate.
+	minWidth, minHeight = 200, 120
+	maxSide             = 4000
+	minPlotHeight       = 48 // the least height of a plot area, whatever the header takes
 )
 
 // canvas accumulates SVG markup. Attribute values and text are escaped on the way in, so
