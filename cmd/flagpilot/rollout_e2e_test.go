@@ -22,7 +22,7 @@ import (
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
 
-// The end-to-end scenario for the autopilot, on one-second ticks: real SDK traffic
+// The autopilot end to end, on one-second ticks: real SDK traffic
 // where the "on" variant of one flag has five times the errors. Its guarded rollout, started
 // through the API, is rolled back by the autopilot, which the audit log shows with the
 // evidence and a webhook announces; a healthy flag's rollout ramps to 100 % by itself.
@@ -58,36 +58,14 @@ func TestAutopilotRollsBackARegressionAndShipsAHealthyFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	// Traffic: 4,000 requests a second from 20,000 users; 1 % fail, 5 % for users that
-	// buggy-search serves "on".
-	trafficCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		rng := rand.New(rand.NewPCG(1, 2))
-		contexts := make([]sdk.Context, 20000)
-		for i := range contexts {
-			contexts[i] = sdk.MustContext(fmt.Sprintf("user-%d", i), nil)
+	// Users that buggy-search serves "on" fail five times as often.
+	serveTraffic(t, client, func(ec sdk.Context) float64 {
+		client.BoolValue(ctx, "fast-cart", false, ec)
+		if client.BoolValue(ctx, "buggy-search", false, ec) {
+			return 0.05
 		}
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-trafficCtx.Done():
-				return
-			case <-tick.C:
-			}
-			for range 200 {
-				ec := contexts[rng.IntN(len(contexts))]
-				p := 0.01
-				if client.BoolValue(ctx, "buggy-search", false, ec) {
-					p = 0.05
-				}
-				client.BoolValue(ctx, "fast-cart", false, ec)
-				client.RecordRequest(ctx, ec, time.Duration(50+rng.IntN(100))*time.Millisecond, rng.Float64() < p)
-			}
-		}
+		return 0.01
 	})
-	t.Cleanup(func() { stop(); wg.Wait() })
 
 	plan := rollout.Plan{Steps: []float64{10, 50, 100}, Tick: rollout.Duration(time.Second),
 		MinSoak: rollout.Duration(3 * time.Second), StepCap: rollout.Duration(6 * time.Second)}
@@ -155,6 +133,36 @@ func TestAutopilotRollsBackARegressionAndShipsAHealthyFlag(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// serveTraffic sends 4,000 requests a second from 20,000 users through client until the test
+// ends: each request evaluates what failRate evaluates, and fails with the probability it
+// returns, and its outcome is recorded for the flags' variants.
+func serveTraffic(t *testing.T, client *sdk.Client, failRate func(sdk.Context) float64) {
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		rng := rand.New(rand.NewPCG(1, 2))
+		contexts := make([]sdk.Context, 20000)
+		for i := range contexts {
+			contexts[i] = sdk.MustContext(fmt.Sprintf("user-%d", i), nil)
+		}
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			for range 200 {
+				ec := contexts[rng.IntN(len(contexts))]
+				p := failRate(ec)
+				client.RecordRequest(ctx, ec, time.Duration(50+rng.IntN(100))*time.Millisecond, rng.Float64() < p)
+			}
+		}
+	})
+	t.Cleanup(func() { stop(); wg.Wait() })
 }
 
 // waitRollout waits until a flag's rollout reaches status, failing on any other final one.
