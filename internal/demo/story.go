@@ -34,8 +34,15 @@ func (d *Demo) Play(ctx context.Context) error {
 		play  func(context.Context) error
 	}{
 		{"A broken checkout, found and switched off", d.killSwitch},
-		{"A bad release, rolled back by the autopilot", d.badRelease},
-		{"A good release, shipped by the autopilot", d.goodRelease},
+		// smart-recommendations fails half the recommendations of those who get it; the
+		// autopilot rolls it back at an early step.
+		{"A bad release, rolled back by the autopilot", func(ctx context.Context) error {
+			return d.release(ctx, "discovery", FlagSmartRecommendations, domain.RolloutRolledBack, "rollout.rolled_back")
+		}},
+		// fast-search makes search faster and breaks nothing; the autopilot ramps it to 100 %.
+		{"A good release, shipped by the autopilot", func(ctx context.Context) error {
+			return d.release(ctx, "search", FlagFastSearch, domain.RolloutCompleted, "rollout.completed")
+		}},
 	}
 	for i, c := range chapters {
 		d.say.heading("Chapter %d of %d · %s", i+1, len(chapters), c.title)
@@ -162,8 +169,9 @@ func releasePlan() rollout.Plan {
 	}
 }
 
-// startRelease starts the guarded rollout of flag, saying so.
-func (d *Demo) startRelease(ctx context.Context, team, flag string) error {
+// release tells a guarded rollout of flag by team, from its start to the autopilot's end of
+// it, which must be want, and the Slack message that announces that end.
+func (d *Demo) release(ctx context.Context, team, flag string, want domain.RolloutStatus, event string) error {
 	plan := releasePlan()
 	steps := make([]string, len(plan.Steps))
 	for i, s := range plan.Steps {
@@ -177,40 +185,14 @@ func (d *Demo) startRelease(ctx context.Context, team, flag string) error {
 	if _, err := d.api.StartRollout(apiclient.WithComment(ctx, "release "+flag), Project, flag, Environment, service.RolloutSpec{Plan: plan}); err != nil {
 		return fmt.Errorf("start the rollout of %s: %w", flag, err)
 	}
-	return nil
-}
-
-// badRelease: smart-recommendations fails half the recommendations of those who get it; the
-// autopilot rolls its guarded rollout back at an early step.
-func (d *Demo) badRelease(ctx context.Context) error {
-	if err := d.startRelease(ctx, "discovery", FlagSmartRecommendations); err != nil {
-		return err
-	}
-	r, err := d.followRollout(ctx, FlagSmartRecommendations)
+	r, err := d.followRollout(ctx, flag)
 	if err != nil {
 		return err
 	}
-	if r.Status != domain.RolloutRolledBack {
-		return fmt.Errorf("the rollout of %s ended %s (%s), not rolled back", r.Flag, r.Status, r.Reason)
+	if r.Status != want {
+		return fmt.Errorf("the rollout of %s ended %s (%s), not %s", flag, r.Status, r.Reason, want)
 	}
-	_, err = d.slackMessage(ctx, "rollout.rolled_back", r.Flag)
-	return err
-}
-
-// goodRelease: fast-search makes search faster and breaks nothing; the autopilot ramps its
-// guarded rollout to 100 % by itself.
-func (d *Demo) goodRelease(ctx context.Context) error {
-	if err := d.startRelease(ctx, "search", FlagFastSearch); err != nil {
-		return err
-	}
-	r, err := d.followRollout(ctx, FlagFastSearch)
-	if err != nil {
-		return err
-	}
-	if r.Status != domain.RolloutCompleted {
-		return fmt.Errorf("the rollout of %s ended %s (%s), not completed", r.Flag, r.Status, r.Reason)
-	}
-	_, err = d.slackMessage(ctx, "rollout.completed", r.Flag)
+	_, err = d.slackMessage(ctx, event, flag)
 	return err
 }
 
@@ -287,27 +269,31 @@ func (d *Demo) tellDecision(dec domain.RolloutDecision, plan rollout.Plan) {
 	d.say.say("%s", strings.Join(lines, "\n"))
 }
 
+// reasons say in words what the decision reasons without a metric mean.
+var reasons = map[string]string{
+	"advance:evidence": "enough requests to rule out harm",
+	"advance:step_cap": "no harm shown by the end of the step",
+	"circuit_breaker":  "a quarter or more of its requests fail",
+	"srm":              "the users are not split as planned",
+	"global_incident":  "the control fails too: not the flag's fault",
+	"watermark":        "waiting for complete telemetry",
+	"no_traffic":       "nobody gets it",
+}
+
 // explain says in words what a decision's reason means.
 func explain(reason string) string {
-	metric := ""
-	if i := strings.IndexByte(reason, ':'); i >= 0 {
-		metric = strings.ReplaceAll(reason[i+1:], "_", " ")
+	if s, ok := reasons[reason]; ok {
+		return s
 	}
-	switch {
-	case reason == "advance:evidence":
-		return "enough requests to rule out harm"
-	case reason == "advance:step_cap":
-		return "no harm shown by the end of the step"
-	case reason == "circuit_breaker":
-		return "a quarter or more of its requests fail"
-	case strings.HasPrefix(reason, "critical:"):
+	kind, metric, _ := strings.Cut(reason, ":")
+	metric = strings.ReplaceAll(metric, "_", " ")
+	switch kind {
+	case "critical":
 		return "proven harm to the " + metric
-	case strings.HasPrefix(reason, "warning:"):
+	case "warning":
 		return "a hint of harm to the " + metric + " holds the step"
-	case reason == "srm":
-		return "the users are not split as planned"
-	case reason == "global_incident":
-		return "the control fails too: not the flag's fault"
+	case "escalated":
+		return "a lasting warning: a person must decide"
 	}
 	return "see the rollout's decisions"
 }
