@@ -1,4 +1,4 @@
-// Package demo tells Flagpilot's story to a new user in a couple of minutes, against a real
+// Package demo tells Flagpilot's story to a new user in a minute or two, against a real
 // server: an online shop that reads its flags through the Go SDK, real traffic from many
 // simulated shoppers, and three chapters played through the management API, each waiting for
 // what really happens: a broken checkout found by error correlation and switched off, a bad
@@ -70,7 +70,7 @@ type Options struct {
 	// Out receives the story; Start is when the demo began, which its timestamps count from.
 	Out   io.Writer
 	Start time.Time
-	// Log receives the logs of the shop's SDK; nil discards them.
+	// Log receives the logs of the shop and its SDK; nil discards them.
 	Log *slog.Logger
 }
 
@@ -88,14 +88,13 @@ type Demo struct {
 	running     sync.WaitGroup
 }
 
-// Credential is one labelled value that the dashboard's login page asks for.
-type Credential struct{ Label, Value string }
-
-// login is what the person watching types into the dashboard's login page, and the one place
-// that decides it: today the server's bootstrap admin token, which the login page accepts. Once
-// the server has users with an e-mail and a password, create one here and return those.
-func (d *Demo) login() []Credential {
-	return []Credential{{"Admin token", d.opts.AdminToken}}
+// showLogin prints what the person watching types into the dashboard's login page, and is the
+// one place that decides it: today the server's bootstrap admin token, which the login page
+// accepts. Once the server has users with an e-mail and a password, create one here and show
+// those instead.
+func (d *Demo) showLogin() {
+	fmt.Fprintf(d.opts.Out, "  %-12s %s\n  %-12s the dashboard's login page takes it; it is shown only here\n\n",
+		"Admin token", d.opts.AdminToken, "")
 }
 
 // Start sets the shop's project up on the server, prints where to watch, and starts the shop,
@@ -113,11 +112,8 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 		return nil, err
 	}
 	d := &Demo{opts: opts, api: api, say: &narrator{out: opts.Out, start: opts.Start}}
-	dashboard := fmt.Sprintf("  %-12s %s/\n", "Dashboard", opts.ServerURL)
-	for _, c := range d.login() {
-		dashboard += fmt.Sprintf("  %-12s %s\n", c.Label, c.Value)
-	}
-	fmt.Fprintf(opts.Out, "%s  %-12s the dashboard's login page takes it; it is shown only here\n\n", dashboard, "")
+	fmt.Fprintf(opts.Out, "  %-12s %s/\n", "Dashboard", opts.ServerURL)
+	d.showLogin()
 
 	key, err := d.setUp(ctx)
 	if err != nil {

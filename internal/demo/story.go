@@ -64,6 +64,8 @@ func (d *Demo) killSwitch(ctx context.Context) error {
 	}
 	before := d.traffic.Counts()
 	var rise Counts
+	// A rise, not noise: a few failures among a few dozen staff requests, at three times the
+	// customers' rate (or 1.5 %, when theirs is near zero).
 	err := waitUntil(ctx, signalLimit, "errors rising for staff", func(context.Context) (bool, error) {
 		rise = d.traffic.Counts().Since(before)
 		s, c := rise.Staff, rise.Customers
@@ -98,6 +100,8 @@ func (d *Demo) killSwitch(ctx context.Context) error {
 	}
 	before = d.traffic.Counts()
 	var after Counts
+	// Normal again: over enough staff requests that a lucky second does not count, a rate
+	// within two points of the customers'.
 	err = waitUntil(ctx, signalLimit, "staff errors back to normal", func(context.Context) (bool, error) {
 		after = d.traffic.Counts().Since(before)
 		return after.Staff.Requests >= 60 && after.Staff.Rate() <= after.Customers.Rate()+0.02, nil
