@@ -29,6 +29,7 @@ const (
 func commands() []command {
 	return []command{
 		{"serve", "run the server", runServe},
+		{"demo", "tell Flagpilot's story in a few minutes: a server, a shop with flags, its traffic and the autopilot", runDemo},
 		{"migrate", "apply database migrations and exit", runMigrate},
 		{"backup", "write a consistent backup of the database to a file", runBackup},
 		{"restore", "load a backup into an empty database", runRestore},

@@ -82,11 +82,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-// serve runs the server, or the relay when one is configured, until ctx is cancelled, then
-// shuts down gracefully.
+// serve runs the server, or the relay when one is configured, on cfg.Addr until ctx is
+// cancelled, then shuts down gracefully.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return serveOn(ctx, ln, cfg, log, stdout)
+}
+
+// serveOn is serve on a listener of the caller's, which learns the address before the server
+// starts (the demo listens on a free port when the usual one is taken). It closes ln.
+func serveOn(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	defer ln.Close() // a no-op once the server has closed it; closes it on an early error
 	if cfg.RelayFrom != "" {
-		return serveRelay(ctx, cfg, log, stdout)
+		return serveRelay(ctx, ln, cfg, log, stdout)
 	}
 	store, err := openStore(ctx, cfg, true)
 	if err != nil {
@@ -197,7 +208,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		Observe:   metrics.ObserveRequest,
 	}))
 	log.Info("starting", "database", databaseKind(cfg))
-	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, jobs...)
+	return listenAndServe(ctx, ln, cfg, log, stdout, mux, sdkAPI, jobs...)
 }
 
 // autopilotLock returns how the replicas sharing store elect the one that ticks the
@@ -221,14 +232,14 @@ func changeFeed(store domain.Store, log *slog.Logger) domain.ChangeFeed {
 // serveRelay runs a read-only edge: the upstream's environment, as its stream delivers it,
 // served on the SDK endpoints and OFREP to clients holding the relay's SDK key. It has no
 // database and no management API.
-func serveRelay(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+func serveRelay(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
 	r := relay.New(cfg.RelayFrom, cfg.SDKKey, log.With("component", "relay"))
 	metrics := obs.NewMetrics()
 	mux := http.NewServeMux()
 	obs.Register(mux, metrics, []obs.Check{{Name: "snapshot", Run: r.Ready}}, log.With("component", "health"))
 	sdkAPI := mountDelivery(mux, r.Source(), r, metrics, log)
 	log.Info("starting as a relay")
-	return listenAndServe(ctx, cfg, log, stdout, mux, sdkAPI, r.Run)
+	return listenAndServe(ctx, ln, cfg, log, stdout, mux, sdkAPI, r.Run)
 }
 
 // mountDelivery mounts the SDK endpoints and OFREP, serving the snapshots of source to the keys
@@ -245,14 +256,10 @@ func mountDelivery(mux *http.ServeMux, source snapshot.Source, authn auth.Verifi
 	return sdkAPI
 }
 
-// listenAndServe serves handler on cfg.Addr and runs jobs beside it until ctx is cancelled or
-// one of them fails, then shuts down gracefully.
-func listenAndServe(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, handler http.Handler,
+// listenAndServe serves handler on ln and runs jobs beside it until ctx is cancelled or one of
+// them fails, then shuts down gracefully.
+func listenAndServe(ctx context.Context, ln net.Listener, cfg config.Config, log *slog.Logger, stdout io.Writer, handler http.Handler,
 	sdkAPI *stream.Handler, jobs ...func(context.Context) error) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
