@@ -82,7 +82,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	cfg := config.Default()
 	cfg.Addr, cfg.DataDir, cfg.LogFormat = ln.Addr().String(), dir, "text"
-	cfg.AdminToken = auth.NewSecret(auth.PrefixAdminToken) // hashed by the server, shown once below
+	// The demo drives its server through the API with an admin token of its own: the one in
+	// FLAGPILOT_ADMIN_TOKEN, for scripts that watch the demo through the API, or a random one,
+	// used only inside this process. People sign in to the dashboard as the user it creates.
+	if cfg.AdminToken = os.Getenv(config.EnvName("admin-token")); cfg.AdminToken == "" {
+		cfg.AdminToken = auth.NewSecret(auth.PrefixAdminToken)
+	}
 	cfg.TelemetryWindow, cfg.TelemetryLateness = demoTelemetryWindow, demoTelemetryWindow
 	cfg.ShutdownTimeout = 5 * time.Second
 	// The server outlives ctx: the shop's SDK sends its last telemetry while the demo stops.

@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +34,8 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	cmd := exec.Command(binary, "demo", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--exit-after-story")
-	cmd.Env = testEnv()
+	token := newAdminToken()
+	cmd.Env = append(testEnv(), "FLAGPILOT_ADMIN_TOKEN="+token)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +72,11 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	}
 
 	url, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(await("  Server  "), "  Server")), ",")
-	token := strings.TrimSpace(strings.TrimPrefix(await("  Admin token "), "  Admin token "))
+	email := strings.Fields(await("  E-mail "))[1]
+	password := strings.Fields(await("  Password "))[1]
+	if status := signIn(t, url, email, password); status != http.StatusSeeOther {
+		t.Errorf("signing in to the dashboard as the printed %s: %d, want 303", email, status)
+	}
 	c, err := apiclient.New(url, token)
 	if err != nil {
 		t.Fatalf("server %q from the demo's output: %v", url, err)
@@ -147,6 +156,35 @@ func TestDemoTellsTheWholeStory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dataDir, "flagpilot.log")); err != nil {
 		t.Errorf("the server log: %v", err)
 	}
+}
+
+// signIn posts the dashboard's sign-in form as a browser would, with the nonce of the form and
+// its cookie, and returns the status of the answer: 303 when the session starts.
+func signIn(t *testing.T, base, email, password string) int {
+	t.Helper()
+	res, err := http.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindSubmatch(body)
+	if nonce == nil {
+		t.Fatalf("no sign-in form at %s/login:\n%s", base, body)
+	}
+	form := url.Values{"nonce": {string(nonce[1])}, "email": {email}, "password": {password}}
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range res.Cookies() {
+		req.AddCookie(c)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // The demo's flags are checked before anything starts, each error naming its flag.

@@ -11,6 +11,7 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -88,13 +89,18 @@ type Demo struct {
 	running     sync.WaitGroup
 }
 
-// showLogin prints what the person watching types into the dashboard's login page, and is the
-// one place that decides it: today the server's bootstrap admin token, which the login page
-// accepts. Once the server has users with an e-mail and a password, create one here and show
-// those instead.
-func (d *Demo) showLogin() {
-	fmt.Fprintf(d.opts.Out, "  %-12s %s\n  %-12s the dashboard's login page takes it; it is shown only here\n\n",
-		"Admin token", d.opts.AdminToken, "")
+// LoginEmail is the dashboard user the demo creates for the person watching.
+const LoginEmail = "demo@flagpilot.dev"
+
+// showLogin creates an admin user of the dashboard with a random password and prints how to
+// sign in: the password lives only in this output and, hashed, in the demo's database.
+func (d *Demo) showLogin(ctx context.Context) error {
+	password := rand.Text()
+	if _, err := d.api.CreateUser(ctx, service.UserSpec{Email: LoginEmail, Name: "Demo admin", Role: domain.RoleAdmin, Password: password}); err != nil {
+		return fmt.Errorf("create the dashboard user: %w", err)
+	}
+	fmt.Fprintf(d.opts.Out, "  %-12s %s\n  %-12s %s\n\n", "E-mail", LoginEmail, "Password", password)
+	return nil
 }
 
 // Start sets the shop's project up on the server, prints where to watch, and starts the shop,
@@ -113,7 +119,9 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 	}
 	d := &Demo{opts: opts, api: api, say: &narrator{out: opts.Out, start: opts.Start}}
 	fmt.Fprintf(opts.Out, "  %-12s %s/\n", "Dashboard", opts.ServerURL)
-	d.showLogin()
+	if err := d.showLogin(ctx); err != nil {
+		return d, err
+	}
 
 	key, err := d.setUp(ctx)
 	if err != nil {
