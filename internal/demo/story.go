@@ -160,7 +160,10 @@ func (d *Demo) change(ctx context.Context, flag, comment string, on bool) error 
 }
 
 // releasePlan is the default plan (1 → 5 → 20 → 50 → 100 %, error-rate and latency guardrails)
-// on the accelerated clock: a decision every second, steps of seconds instead of minutes. A
+// on the accelerated clock: a decision every second, steps of seconds instead of minutes, each
+// long enough for its share to see a couple of hundred requests (20 s at 1 % of 1,000 a
+// second), so a bad release is caught in its first step rather than advanced for want of
+// evidence. A
 // warning needs stronger evidence than by default (1 % instead of 5 %), so that a chance
 // warning seldom holds the good release past the story's patience.
 func releasePlan() rollout.Plan {
@@ -168,7 +171,7 @@ func releasePlan() rollout.Plan {
 		Steps:        []float64{1, 5, 20, 50, 100},
 		Tick:         rollout.Duration(time.Second),
 		MinSoak:      rollout.Duration(5 * time.Second),
-		StepCap:      rollout.Duration(10 * time.Second),
+		StepCap:      rollout.Duration(20 * time.Second),
 		AlphaWarning: 0.01,
 	}
 }
