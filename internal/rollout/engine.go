@@ -131,7 +131,8 @@ const (
 type Engine struct {
 	plan Plan
 	st   State
-	k    float64 // number of guardrails, for the Bonferroni split of alphaCritical
+	// levels are the guardrails' false-rollback levels, by evidence metric (see alpha).
+	levels map[Metric]float64
 }
 
 // New starts the engine for a rollout beginning at the first step at start.
@@ -140,7 +141,7 @@ func New(plan Plan, start time.Time) (*Engine, error) {
 	if err := plan.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{plan: plan, k: float64(max(1, len(plan.Guardrails)))}
+	e := &Engine{plan: plan, levels: criticalLevels(plan)}
 	e.st = State{Started: start, StepStarted: start, SRM: newSRMProcess()}
 	for _, g := range plan.Guardrails {
 		switch g.Metric {
@@ -465,22 +466,40 @@ func (e *Engine) evidence() []Evidence {
 	return out
 }
 
-// alpha is the share of the critical level a guardrail's rollback test gets: the level is split
-// equally over the guardrails (Bonferroni), and latency's share is split 60/40 between the
-// log-latency and slow-tail tests once the tail threshold is known, so that adding the tail
-// test costs the error-rate test nothing.
+// criticalLevels gives each guardrail its false-rollback level: its own Alpha, or an equal share
+// of AlphaCritical with the other guardrails that have none (Bonferroni).
+func criticalLevels(p Plan) map[Metric]float64 {
+	sharing := 0
+	for _, g := range p.Guardrails {
+		if g.Alpha == 0 {
+			sharing++
+		}
+	}
+	levels := make(map[Metric]float64, len(p.Guardrails))
+	for _, g := range p.Guardrails {
+		m := g.Metric
+		if m == Conversion {
+			m = conversionMetric(g.Event)
+		}
+		levels[m] = g.Alpha
+		if g.Alpha == 0 {
+			levels[m] = p.AlphaCritical / float64(sharing)
+		}
+	}
+	return levels
+}
+
+// alpha is the level a guardrail's rollback test is held to. Latency's level is split 60/40
+// between the log-latency and slow-tail tests once the tail threshold is known, so that adding
+// the tail test costs the other guardrails nothing.
 func (e *Engine) alpha(m Metric) float64 {
-	a := e.plan.AlphaCritical / e.k
-	if e.st.TailThreshold <= 0 {
-		return a
+	switch {
+	case m == LatencyTail:
+		return 0.4 * e.levels[Latency]
+	case m == Latency && e.st.TailThreshold > 0:
+		return 0.6 * e.levels[Latency]
 	}
-	switch m {
-	case Latency:
-		return 0.6 * a
-	case LatencyTail:
-		return 0.4 * a
-	}
-	return a
+	return e.levels[m]
 }
 
 // tailEvidence is the slow-tail test's evidence. It never blocks an advance: slow requests are
