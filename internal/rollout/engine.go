@@ -121,6 +121,9 @@ type State struct {
 const (
 	circuitBreakerSpan = 15 * time.Minute
 	incidentSpan       = 10 * time.Minute
+	incidentReference  = 2 * time.Hour
+	incidentRatio      = 1.5
+	incidentOdds       = 200
 	srmThreshold       = 1000
 	advanceThreshold   = 20
 	quietWindowsPause  = 10
@@ -403,25 +406,40 @@ func (e *Engine) circuitBroken() bool {
 	return rt >= math.Max(0.25, 5*rc)
 }
 
-// controlDegraded reports a global incident: over the last few minutes the control's errors
-// are at least three times what its rate over the last hours predicts (a moving reference, so
-// a slow drift is not an incident), and too many to be a
-// burst of noise (four standard deviations, widened by the dispersion), so the flag is not
-// what is failing.
+// controlDegraded reports a global incident: the control's errors in the last few minutes
+// exceed 1.5 times its rate in the two hours before, beyond doubt (a one-sided test at 1/200
+// per look), so the flag is not what is failing. The test is conditional on the errors of
+// both periods, as the rate test is on the two arms (DECISION.md 2.4), so the reference's own
+// noise is accounted for exactly; it uses the Chernoff bound P(X ≥ x) ≤ exp(−m·KL(x/m ‖ π))
+// of the binomial tail, tempered by the dispersion. The reference excludes the span, so an
+// incident does not raise its own reference, and is recent, so that a baseline drifting over
+// the rollout is not taken for an incident.
 func (e *Engine) controlDegraded() bool {
-	p0 := e.st.Dispersion.rate()
-	if p0 == 0 {
-		return false
-	}
 	var c Arm
+	inSpan := 0
 	for _, w := range e.st.Recent {
 		if w.End.After(e.st.LastEnd.Add(-incidentSpan)) {
 			c = addArm(c, w.Control)
+			if w.Control.Requests > 0 {
+				inSpan++ // a window the dispersion batches hold
+			}
 		}
 	}
-	expected := float64(c.Requests) * p0
-	x := float64(c.Errors)
-	return c.Errors >= 10 && x >= 3*expected && x-expected >= 4*math.Sqrt(e.st.Dispersion.phi()*expected)
+	refRequests, refErrors := e.st.Dispersion.countsBefore(inSpan, max(1, int(incidentReference/e.plan.Tick.D())))
+	if c.Errors < 10 || refRequests == 0 {
+		return false
+	}
+	pi := share(incidentRatio, c.Requests, refRequests)
+	m := float64(c.Errors + refErrors)
+	f := float64(c.Errors) / m
+	if f <= pi {
+		return false
+	}
+	kl := f * math.Log(f/pi)
+	if f < 1 {
+		kl += (1 - f) * math.Log((1-f)/(1-pi))
+	}
+	return m*kl/e.st.Dispersion.phi() >= math.Log(incidentOdds)
 }
 
 func (e *Engine) evidence() []Evidence {

@@ -131,3 +131,15 @@ func TestWinnerNeedsABetterTreatment(t *testing.T) {
 		t.Errorf("a scenario without a success metric reports winners: %v", *r.Winner)
 	}
 }
+
+// TestDriftIsNotAnIncident: a baseline error rate doubling over the ramp at low volume does not
+// freeze healthy rollouts as a global incident, while a real one (both arms 5× for ten
+// minutes) is frozen.
+func TestDriftIsNotAnIncident(t *testing.T) {
+	if r := run(t, load(t, "aa-2-1k-0.1pct", 400), Autopilot); r.Frozen > 0.02 {
+		t.Errorf("%.1f%% of drifting A/A rollouts frozen, want at most 2%% (reasons %v)", 100*r.Frozen, r.Reasons)
+	}
+	if r := run(t, load(t, "gi-1-incident-1k-1pct", 200), Autopilot); r.Frozen < 0.97 || r.RolledBack > 0.02 {
+		t.Errorf("global incident: frozen %.1f%%, rolled back %.1f%%; want at least 97%% and at most 2%%", 100*r.Frozen, 100*r.RolledBack)
+	}
+}
