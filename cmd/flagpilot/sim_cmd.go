@@ -94,19 +94,23 @@ func printSimTable(w io.Writer, results []sim.Result) {
 }
 
 func printSimMarkdown(w io.Writer, results []sim.Result) {
-	fmt.Fprintln(w, "| Scenario | Engine | Runs | Rolled back | Paused | Reached 100 % | TTD p50 / p90 (min) | Exposure p50 / p90 (requests) | Excess errors p50 | To 100 % p50 / p90 (min) | Reasons | µs/tick |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Scenario | Engine | Runs | Rolled back | Paused | Reached 100 % | TTD p50 / p90 (min) | Exposure p50 / p90 (requests) | Excess errors p50 | To 100 % p50 / p90 (min) | Winner · p50 / p90 (min) | Reasons | µs/tick |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
 		reasons := make([]string, 0, len(r.Reasons))
 		for k, n := range r.Reasons {
 			reasons = append(reasons, fmt.Sprintf("%s %d", k, n))
 		}
 		sort.Strings(reasons)
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %.1f |\n",
+		winner := "-"
+		if r.Winner != nil {
+			winner = fmt.Sprintf("%s · %s / %s", wilson(*r.Winner, r.Runs), orDash(r.WinnerMinutesP50), orDash(r.WinnerMinutesP90))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %.1f |\n",
 			r.Scenario, r.Engine, r.Runs, wilson(r.RolledBack, r.Runs), wilson(r.Paused, r.Runs), wilson(r.ReachedFull, r.Runs),
 			orDash(r.TTDMinutesP50), orDash(r.TTDMinutesP90), orDash(r.ExposureRequestsP50), orDash(r.ExposureRequestsP90),
 			orDash(r.ExcessErrorsP50), orDash(r.TimeToFullMinutesP50), orDash(r.TimeToFullMinutesP90),
-			strings.Join(reasons, ", "), r.CPUMicrosPerTick)
+			winner, strings.Join(reasons, ", "), r.CPUMicrosPerTick)
 	}
 }
 

@@ -52,13 +52,13 @@ func (c *conversionTests) evidence(e *Engine, g Guardrail, t, ctl Arm) Evidence 
 	s2 := c.Var.value()
 	m := conversionMetric(g.Event)
 	ev := Evidence{Metric: m,
-		LogECritical:       c.Crit.logE(s2, c.tau(e.alpha(m), 0.1)),
-		LogEWarning:        c.Warn.logE(s2, c.tau(e.plan.AlphaWarning, 0.1)),
+		LogECritical:       c.Crit.logE(s2, c.tau(e.alpha(m), g.MDE)),
+		LogEWarning:        c.Warn.logE(s2, c.tau(e.plan.AlphaWarning, g.MDE)),
 		LogENonInferiority: c.OK.logE(s2, c.tau(1.0/advanceThreshold, g.Margin)),
 		TreatmentN:         t.Units, ControlN: ctl.Units,
 		TreatmentValue: ratio(t.Converted[g.Event], t.Units), ControlValue: ratio(ctl.Converted[g.Event], ctl.Units),
 	}
-	ev.Estimate, ev.Lower, ev.Upper = c.lift(s2, c.tau(0.05, 0.1))
+	ev.Estimate, ev.Lower, ev.Upper = c.lift(s2, c.tau(0.05, g.MDE))
 	return ev
 }
 
@@ -69,7 +69,7 @@ func (c *conversionTests) successEvidence(s *Success, t, ctl Arm) Evidence {
 	}
 	s2 := c.Var.value()
 	tau := c.tau(0.05, mde)
-	ev := Evidence{Metric: Metric("success:" + s.Event), LogEWarning: c.Both.logE(s2, tau),
+	ev := Evidence{Metric: SuccessMetric(s.Event), LogEWarning: c.Both.logE(s2, tau),
 		TreatmentN: t.Units, ControlN: ctl.Units,
 		TreatmentValue: ratio(t.Converted[s.Event], t.Units), ControlValue: ratio(ctl.Converted[s.Event], ctl.Units)}
 	ev.Estimate, ev.Lower, ev.Upper = c.lift(s2, tau)
@@ -92,7 +92,12 @@ func (c *conversionTests) lift(s2, tau float64) (est, lo, hi float64) {
 
 func conversionMetric(event string) Metric { return Metric(string(Conversion) + ":" + event) }
 
-func isSuccess(m Metric) bool { return strings.HasPrefix(string(m), "success:") }
+// SuccessMetric names the success metric on Event in a decision's evidence.
+func SuccessMetric(event string) Metric { return Metric(successPrefix + event) }
+
+const successPrefix = "success:"
+
+func isSuccess(m Metric) bool { return strings.HasPrefix(string(m), successPrefix) }
 
 func addCounts(a, b map[string]int64) map[string]int64 {
 	if len(a) == 0 && len(b) == 0 {

@@ -89,9 +89,56 @@ func TestConversionPlanValidation(t *testing.T) {
 		{Plan{Guardrails: []Guardrail{{Metric: ErrorRate, Event: "x"}}}, "guardrails[0].event"},
 		{Plan{Guardrails: []Guardrail{{Metric: Conversion, Event: "x", Tolerance: 1.5}}}, "guardrails[0].tolerance"},
 		{Plan{Success: &Success{}}, "success.event"},
+		{Plan{Guardrails: []Guardrail{{Metric: Conversion, Event: "x", Alpha: 0.5}}}, "guardrails[0].alpha"},
+		{Plan{Guardrails: []Guardrail{{Metric: ErrorRate, Alpha: -0.01}}}, "guardrails[0].alpha"},
+		{Plan{Guardrails: []Guardrail{{Metric: Conversion, Event: "x", MDE: 1}}}, "guardrails[0].mde"},
+		{Plan{Guardrails: []Guardrail{{Metric: Latency, MDE: 0.1}}}, "guardrails[0].mde"},
 	} {
 		if _, err := New(tc.plan, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want an error naming %q", tc.plan, err, tc.want)
 		}
+	}
+}
+
+// TestExperimentGuardrailUsesItsOwnLevelAndMDE: an experiment's conversion guardrail held to a
+// one-sided 0.05 and tuned to a 3 % drop catches a 3 % drop sooner than one sharing the
+// rollout's 0.01 and tuned to 10 %, while the error-rate guardrail keeps the whole 0.01.
+func TestExperimentGuardrailUsesItsOwnLevelAndMDE(t *testing.T) {
+	long := Duration(1000 * time.Hour)
+	plan := func(g Guardrail) Plan {
+		return Plan{Steps: []float64{50, 100}, MinSoak: long, StepCap: long,
+			Guardrails: []Guardrail{{Metric: ErrorRate}, g}}
+	}
+	tuned := newEngine(t, plan(Guardrail{Metric: Conversion, Event: "checkout", Alpha: 0.05, MDE: 0.03}))
+	shared := newEngine(t, plan(Guardrail{Metric: Conversion, Event: "checkout"}))
+	if a := tuned.alpha(ErrorRate); a != 0.01 {
+		t.Errorf("error_rate level = %v, want the whole alphaCritical 0.01", a)
+	}
+	if a := shared.alpha(ErrorRate); a != 0.005 {
+		t.Errorf("error_rate level beside a sharing guardrail = %v, want 0.005", a)
+	}
+	// 9.7 % of treatment units convert against 10 % of control units: a 3 % drop.
+	treatment, control := convArm(2000, 194), convArm(2000, 200)
+	minutes := 0
+	for ; minutes < 2000; minutes++ {
+		w := window(minutes, treatment, control)
+		tuned.Observe(w)
+		shared.Observe(w)
+		if d := tuned.Decide(w.End); d.Action == Rollback {
+			if d.Reason != "critical:conversion:checkout" {
+				t.Fatalf("rolled back for %s, want the conversion guardrail", d.Reason)
+			}
+			if d := shared.Decide(w.End); d.Action == Rollback {
+				t.Fatalf("the guardrail sharing 0.01 and tuned to 10 %% rolled back as soon (%d windows)", minutes+1)
+			}
+			break
+		}
+	}
+	if minutes == 2000 {
+		t.Fatal("the tuned guardrail never caught the 3 % drop")
+	}
+	d := feed(shared, minutes+1, 2000, treatment, control)
+	if d.Action != Rollback {
+		t.Fatalf("the default guardrail never caught the drop: %s", d)
 	}
 }

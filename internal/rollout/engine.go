@@ -121,6 +121,9 @@ type State struct {
 const (
 	circuitBreakerSpan = 15 * time.Minute
 	incidentSpan       = 10 * time.Minute
+	incidentReference  = 2 * time.Hour
+	incidentRatio      = 1.5
+	incidentOdds       = 200
 	srmThreshold       = 1000
 	advanceThreshold   = 20
 	quietWindowsPause  = 10
@@ -131,7 +134,8 @@ const (
 type Engine struct {
 	plan Plan
 	st   State
-	k    float64 // number of guardrails, for the Bonferroni split of alphaCritical
+	// levels are the guardrails' false-rollback levels, by evidence metric (see alpha).
+	levels map[Metric]float64
 }
 
 // New starts the engine for a rollout beginning at the first step at start.
@@ -140,7 +144,7 @@ func New(plan Plan, start time.Time) (*Engine, error) {
 	if err := plan.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{plan: plan, k: float64(max(1, len(plan.Guardrails)))}
+	e := &Engine{plan: plan, levels: criticalLevels(plan)}
 	e.st = State{Started: start, StepStarted: start, SRM: newSRMProcess()}
 	for _, g := range plan.Guardrails {
 		switch g.Metric {
@@ -402,25 +406,40 @@ func (e *Engine) circuitBroken() bool {
 	return rt >= math.Max(0.25, 5*rc)
 }
 
-// controlDegraded reports a global incident: over the last few minutes the control's errors
-// are at least three times what its rate over the last hours predicts (a moving reference, so
-// a slow drift is not an incident), and too many to be a
-// burst of noise (four standard deviations, widened by the dispersion), so the flag is not
-// what is failing.
+// controlDegraded reports a global incident: the control's errors in the last few minutes
+// exceed 1.5 times its rate in the two hours before, beyond doubt (a one-sided test at 1/200
+// per look), so the flag is not what is failing. The test is conditional on the errors of
+// both periods, as the rate test is on the two arms (DECISION.md 2.4), so the reference's own
+// noise is accounted for exactly; it uses the Chernoff bound P(X ≥ x) ≤ exp(−m·KL(x/m ‖ π))
+// of the binomial tail, tempered by the dispersion. The reference excludes the span, so an
+// incident does not raise its own reference, and is recent, so that a baseline drifting over
+// the rollout is not taken for an incident.
 func (e *Engine) controlDegraded() bool {
-	p0 := e.st.Dispersion.rate()
-	if p0 == 0 {
-		return false
-	}
 	var c Arm
+	inSpan := 0
 	for _, w := range e.st.Recent {
 		if w.End.After(e.st.LastEnd.Add(-incidentSpan)) {
 			c = addArm(c, w.Control)
+			if w.Control.Requests > 0 {
+				inSpan++ // a window the dispersion batches hold
+			}
 		}
 	}
-	expected := float64(c.Requests) * p0
-	x := float64(c.Errors)
-	return c.Errors >= 10 && x >= 3*expected && x-expected >= 4*math.Sqrt(e.st.Dispersion.phi()*expected)
+	refRequests, refErrors := e.st.Dispersion.countsBefore(inSpan, max(1, int(incidentReference/e.plan.Tick.D())))
+	if c.Errors < 10 || refRequests == 0 {
+		return false
+	}
+	pi := share(incidentRatio, c.Requests, refRequests)
+	m := float64(c.Errors + refErrors)
+	f := float64(c.Errors) / m
+	if f <= pi {
+		return false
+	}
+	kl := f * math.Log(f/pi)
+	if f < 1 {
+		kl += (1 - f) * math.Log((1-f)/(1-pi))
+	}
+	return m*kl/e.st.Dispersion.phi() >= math.Log(incidentOdds)
 }
 
 func (e *Engine) evidence() []Evidence {
@@ -465,22 +484,40 @@ func (e *Engine) evidence() []Evidence {
 	return out
 }
 
-// alpha is the share of the critical level a guardrail's rollback test gets: the level is split
-// equally over the guardrails (Bonferroni), and latency's share is split 60/40 between the
-// log-latency and slow-tail tests once the tail threshold is known, so that adding the tail
-// test costs the error-rate test nothing.
+// criticalLevels gives each guardrail its false-rollback level: its own Alpha, or an equal share
+// of AlphaCritical with the other guardrails that have none (Bonferroni).
+func criticalLevels(p Plan) map[Metric]float64 {
+	sharing := 0
+	for _, g := range p.Guardrails {
+		if g.Alpha == 0 {
+			sharing++
+		}
+	}
+	levels := make(map[Metric]float64, len(p.Guardrails))
+	for _, g := range p.Guardrails {
+		m := g.Metric
+		if m == Conversion {
+			m = conversionMetric(g.Event)
+		}
+		levels[m] = g.Alpha
+		if g.Alpha == 0 {
+			levels[m] = p.AlphaCritical / float64(sharing)
+		}
+	}
+	return levels
+}
+
+// alpha is the level a guardrail's rollback test is held to. Latency's level is split 60/40
+// between the log-latency and slow-tail tests once the tail threshold is known, so that adding
+// the tail test costs the other guardrails nothing.
 func (e *Engine) alpha(m Metric) float64 {
-	a := e.plan.AlphaCritical / e.k
-	if e.st.TailThreshold <= 0 {
-		return a
+	switch {
+	case m == LatencyTail:
+		return 0.4 * e.levels[Latency]
+	case m == Latency && e.st.TailThreshold > 0:
+		return 0.6 * e.levels[Latency]
 	}
-	switch m {
-	case Latency:
-		return 0.6 * a
-	case LatencyTail:
-		return 0.4 * a
-	}
-	return a
+	return e.levels[m]
 }
 
 // tailEvidence is the slow-tail test's evidence. It never blocks an advance: slow requests are

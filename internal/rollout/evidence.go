@@ -118,11 +118,7 @@ func (d *dispersion) phi() float64 {
 	if k < 5 {
 		return 1
 	}
-	var n, x int64
-	for _, b := range d.Batches {
-		n += b.N
-		x += b.X
-	}
+	n, x := sumBatches(d.Batches)
 	if x == 0 {
 		return 1
 	}
@@ -139,15 +135,25 @@ func (d *dispersion) phi() float64 {
 
 // rate is the pooled error rate of the batches.
 func (d *dispersion) rate() float64 {
-	var n, x int64
-	for _, b := range d.Batches {
-		n += b.N
-		x += b.X
-	}
+	n, x := sumBatches(d.Batches)
 	if n == 0 {
 		return 0
 	}
 	return float64(x) / float64(n)
+}
+
+// countsBefore sums the requests and errors of the n batches that precede the last skip ones.
+func (d *dispersion) countsBefore(skip, n int) (requests, errors int64) {
+	end := max(0, len(d.Batches)-skip)
+	return sumBatches(d.Batches[max(0, end-n):end])
+}
+
+func sumBatches(batches []countPair) (n, x int64) {
+	for _, b := range batches {
+		n += b.N
+		x += b.X
+	}
+	return n, x
 }
 
 // meanProcess is the one-sided normal-mixture e-process on a difference of means (DECISION.md

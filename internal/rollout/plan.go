@@ -39,6 +39,17 @@ type Guardrail struct {
 	Margin float64 `json:"margin,omitempty"`
 	// Event is the tracked metric a conversion guardrail counts.
 	Event string `json:"event,omitempty"`
+	// Alpha, when set, is this guardrail's own false-rollback level, outside the plan's
+	// AlphaCritical: an experiment's conversion guardrail is usually held to a one-sided 0.05
+	// (DECISION.md 2.6), where a rollout's guardrails share 0.01. Guardrails without it split
+	// AlphaCritical equally, so the chance of rolling back a harmless rollout is at most the
+	// sum of the guardrails' own levels plus AlphaCritical when any guardrail shares it.
+	Alpha float64 `json:"alpha,omitempty"`
+	// MDE is, for a conversion guardrail, the relative drop beyond the tolerance its tests are
+	// tuned to detect soonest: the mixture is fitted to the sample a fixed-horizon test needs
+	// to find that drop with 80 % power (default 0.1). An experiment sets its planned minimum
+	// detectable effect.
+	MDE float64 `json:"mde,omitempty"`
 }
 
 // Success is the metric a rollout hopes to improve: the share of exposed units that tracked
@@ -140,6 +151,9 @@ func (p Plan) WithDefaults() Plan {
 		if g.Margin == 0 {
 			g.Margin = map[Metric]float64{ErrorRate: 0.5, Latency: 0.2, Conversion: 0.1}[g.Metric]
 		}
+		if g.MDE == 0 && g.Metric == Conversion {
+			g.MDE = 0.1
+		}
 	}
 	return p
 }
@@ -199,6 +213,15 @@ func (p Plan) Validate() error {
 		}
 		if !(g.Margin > g.Tolerance && g.Margin < 10) {
 			return fmt.Errorf("guardrails[%d].margin: %v must exceed the tolerance %v (and be under 10)", i, g.Margin, g.Tolerance)
+		}
+		if !(g.Alpha >= 0 && g.Alpha < 0.5) {
+			return fmt.Errorf("guardrails[%d].alpha: %v is not a level in (0, 0.5), or 0 to share alphaCritical", i, g.Alpha)
+		}
+		if g.MDE != 0 && g.Metric != Conversion {
+			return fmt.Errorf("guardrails[%d].mde: only a conversion guardrail takes a minimum detectable effect", i)
+		}
+		if g.Metric == Conversion && !(g.MDE > 0 && g.MDE < 1) {
+			return fmt.Errorf("guardrails[%d].mde: %v is not a relative drop in (0, 1)", i, g.MDE)
 		}
 	}
 	return nil

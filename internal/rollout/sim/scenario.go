@@ -32,6 +32,17 @@ type Scenario struct {
 	Incident   Incident  `yaml:"incident"`
 	Plan       Plan      `yaml:"plan"`
 	Guardrails []string  `yaml:"guardrails"`
+	// Success, an extension of the contract, names a success metric the engine reports with
+	// its two-sided confidence sequence; a run finds a winner when that sequence excludes 0 in
+	// the treatment's favour.
+	Success Success `yaml:"success"`
+}
+
+// Success is the simulated success metric: "conversion" (the only one) and the relative lift
+// its confidence sequence is tuned to.
+type Success struct {
+	Metric string  `yaml:"metric"`
+	MDE    float64 `yaml:"mde"`
 }
 
 type Traffic struct {
@@ -86,6 +97,11 @@ type Plan struct {
 	TickMinutes    float64 `yaml:"tick_minutes"`
 	StepCapMinutes float64 `yaml:"step_cap_minutes"`
 	MaxHours       float64 `yaml:"max_hours"`
+	// ConversionAlpha and ConversionMDE set the conversion guardrail's own false-rollback level
+	// and the relative drop its tests are tuned to (rollout.Guardrail's alpha and mde); unset,
+	// it shares the plan's level and is tuned to a 10 % drop.
+	ConversionAlpha float64 `yaml:"conversion_alpha"`
+	ConversionMDE   float64 `yaml:"conversion_mde"`
 }
 
 // Curve is a value that may change over the rollout: a constant, or [minute, value] points
@@ -250,6 +266,20 @@ func (s *Scenario) validate() error {
 		if !slices.Contains([]string{"error_rate", "latency", "conversion"}, g) {
 			return fmt.Errorf("guardrails[%d]: %q is not one of error_rate, latency, conversion", i, g)
 		}
+	}
+	switch {
+	case !(s.Plan.ConversionAlpha >= 0 && s.Plan.ConversionAlpha < 0.5):
+		return fmt.Errorf("plan.conversion_alpha: %v is not a level in (0, 0.5)", s.Plan.ConversionAlpha)
+	case !(s.Plan.ConversionMDE >= 0 && s.Plan.ConversionMDE < 1):
+		return fmt.Errorf("plan.conversion_mde: %v is not a relative drop in (0, 1)", s.Plan.ConversionMDE)
+	case !(s.Success.MDE >= 0 && s.Success.MDE < 1):
+		return fmt.Errorf("success.mde: %v is not a relative lift in (0, 1)", s.Success.MDE)
+	case (s.Plan.ConversionAlpha != 0 || s.Plan.ConversionMDE != 0) && !slices.Contains(s.Guardrails, "conversion"):
+		return errors.New("plan: conversion_alpha and conversion_mde need the conversion guardrail")
+	case s.Success.Metric != "" && s.Success.Metric != "conversion":
+		return fmt.Errorf("success.metric: %q is not conversion, the only simulated success metric", s.Success.Metric)
+	case s.Success.Metric == "" && s.Success.MDE != 0:
+		return errors.New("success.metric: required with success.mde")
 	}
 	return nil
 }

@@ -50,6 +50,12 @@ type Result struct {
 	TimeToFullMinutesP90 *float64       `json:"time_to_full_minutes_p90"`
 	Reasons              map[string]int `json:"reasons"`
 	CPUMicrosPerTick     float64        `json:"cpu_us_per_tick"`
+	// With a success metric (an extension of the contract): the share of runs in which its
+	// two-sided 95 % confidence sequence excluded 0 in the treatment's favour at some tick —
+	// wrong winners where the treatment is not better — and the minutes to that tick.
+	Winner           *float64 `json:"winner,omitempty"`
+	WinnerMinutesP50 *float64 `json:"winner_minutes_p50,omitempty"`
+	WinnerMinutesP90 *float64 `json:"winner_minutes_p90,omitempty"`
 }
 
 // historyTicks of control-only telemetry precede each rollout, as the server has them.
@@ -68,13 +74,16 @@ func Run(s Scenario, eng Engine) (Result, error) {
 	for _, g := range s.Guardrails {
 		gr := rollout.Guardrail{Metric: rollout.Metric(g)}
 		if gr.Metric == rollout.Conversion {
-			gr.Event = conversionEvent
+			gr.Event, gr.Alpha, gr.MDE = conversionEvent, s.Plan.ConversionAlpha, s.Plan.ConversionMDE
 		}
 		plan.Guardrails = append(plan.Guardrails, gr)
 	}
+	if s.Success.Metric != "" {
+		plan.Success = &rollout.Success{Event: conversionEvent, MDE: s.Success.MDE}
+	}
 	w := newWorld(s)
 	res := Result{Scenario: s.Name, Engine: eng.Name, Runs: s.Runs, Seed: s.Seed, Reasons: map[string]int{}}
-	var ttd, exposure, excess, full []float64
+	var ttd, exposure, excess, full, winner []float64
 	var ticks int
 	var busy time.Duration
 	for run := range s.Runs {
@@ -105,6 +114,9 @@ func Run(s Scenario, eng Engine) (Result, error) {
 		if o.held {
 			res.Held++
 		}
+		if o.winnerMinutes > 0 {
+			winner = append(winner, o.winnerMinutes)
+		}
 	}
 	n := float64(s.Runs)
 	res.RolledBack /= n
@@ -116,6 +128,11 @@ func Run(s Scenario, eng Engine) (Result, error) {
 	res.ExposureRequestsP50, res.ExposureRequestsP90 = quantile(exposure, 0.5), quantile(exposure, 0.9)
 	res.ExcessErrorsP50 = quantile(excess, 0.5)
 	res.TimeToFullMinutesP50, res.TimeToFullMinutesP90 = quantile(full, 0.5), quantile(full, 0.9)
+	if plan.Success != nil {
+		share := float64(len(winner)) / n
+		res.Winner = &share
+		res.WinnerMinutesP50, res.WinnerMinutesP90 = quantile(winner, 0.5), quantile(winner, 0.9)
+	}
 	if ticks > 0 {
 		res.CPUMicrosPerTick = math.Round(float64(busy.Microseconds())/float64(ticks)*100) / 100
 	}
@@ -163,8 +180,10 @@ type outcome struct {
 	excessErrors      float64
 	reasons           map[string]bool
 	froze, held       bool
-	ticks             int
-	busy              time.Duration
+	// winnerMinutes is when the success metric's interval first excluded 0 favourably (0: never).
+	winnerMinutes float64
+	ticks         int
+	busy          time.Duration
 }
 
 var epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
@@ -202,6 +221,9 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 		o.busy += time.Since(t0)
 		o.ticks++
 		o.minutes = m + tick
+		if o.winnerMinutes == 0 && foundWinner(dec) {
+			o.winnerMinutes = o.minutes
+		}
 		switch dec.Action {
 		case rollout.Rollback, rollout.Pause:
 			o.end = dec.Action
@@ -226,6 +248,16 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 	}
 	o.reasons["stuck"] = true
 	return o, nil
+}
+
+// foundWinner reports whether the decision's success metric has an interval above 0.
+func foundWinner(d rollout.Decision) bool {
+	for _, ev := range d.Evidence {
+		if ev.Metric == rollout.SuccessMetric(conversionEvent) && ev.Lower > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *world) window(rng *rand.Rand, m, phase, share float64) rollout.Window {
