@@ -61,10 +61,10 @@ type serve struct {
 }
 
 type rollout struct {
-	state    uint64   // FNV state after salt + "/"
-	bucketBy string   // attribute name; empty for the targeting key
-	ends     []uint32 // cumulative bucket ends, one per weight
-	variants []int32  // variant index per weight
+	state    uint64        // FNV state after salt + "/"
+	bucketBy attributeName // empty for the targeting key
+	ends     []uint32      // cumulative bucket ends, one per weight
+	variants []int32       // variant index per weight
 }
 
 type segment struct {
@@ -108,7 +108,7 @@ var opcodes = map[snapshot.Operator]opcode{
 }
 
 type clause struct {
-	attribute  string
+	attribute  attributeName
 	isKey      bool // the attribute is the targeting key
 	op         opcode
 	negate     bool
@@ -212,9 +212,9 @@ func compileServe(s *snapshot.Serve, vs snapshot.Variants, flagKey string) serve
 	if salt == "" {
 		salt = flagKey
 	}
-	r := &rollout{state: saltState(salt), bucketBy: s.Rollout.BucketBy}
-	if r.bucketBy == TargetingKeyAttribute {
-		r.bucketBy = ""
+	r := &rollout{state: saltState(salt)}
+	if s.Rollout.BucketBy != TargetingKeyAttribute {
+		r.bucketBy = nameOf(s.Rollout.BucketBy)
 	}
 	var end int64
 	for _, w := range s.Rollout.Weights {
@@ -236,7 +236,7 @@ func compileClauses(cs []snapshot.Clause, segments map[string]*segment) []clause
 
 func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 	cc := clause{
-		attribute: c.Attribute, isKey: c.Attribute == TargetingKeyAttribute,
+		attribute: nameOf(c.Attribute), isKey: c.Attribute == TargetingKeyAttribute,
 		op: opcodes[c.Op], negate: c.Negate, ignoreCase: c.IgnoreCase,
 	}
 	for _, raw := range c.Values {

@@ -32,8 +32,21 @@ type value struct {
 }
 
 type attribute struct {
-	name string
+	name attributeName
 	v    value
+}
+
+// attributeName is an attribute name with its first eight bytes, which with its length decide
+// whether two names are equal when they are at most eight bytes long, as most are.
+type attributeName struct {
+	s    string
+	head uint64
+}
+
+func nameOf(s string) attributeName { return attributeName{s, wordsOf(s).head} }
+
+func (a *attributeName) is(b attributeName) bool {
+	return a.head == b.head && len(a.s) == len(b.s) && (len(a.s) <= 8 || a.s[8:] == b.s[8:])
 }
 
 // Context is an evaluation context: a targeting key plus attributes. Build it once per user or
@@ -65,9 +78,9 @@ func NewContext(targetingKey string, attrs map[string]any) (Context, error) {
 		if err != nil {
 			return Context{}, fmt.Errorf("attribute %q: %w", name, err)
 		}
-		c.attrs = append(c.attrs, attribute{name: name, v: v})
+		c.attrs = append(c.attrs, attribute{name: nameOf(name), v: v})
 	}
-	sort.Slice(c.attrs, func(i, j int) bool { return c.attrs[i].name < c.attrs[j].name })
+	sort.Slice(c.attrs, func(i, j int) bool { return c.attrs[i].name.s < c.attrs[j].name.s })
 	return c, nil
 }
 
@@ -118,9 +131,9 @@ func (c *Context) KeyHash() uint64 { return c.keyHash }
 // lookup finds an attribute, or returns nil. A linear scan: contexts are small, most names
 // differ in length so a mismatch costs one comparison, and it is simple enough to inline on the
 // hot path. Callers resolve "targetingKey" themselves.
-func (c *Context) lookup(name string) *value {
+func (c *Context) lookup(name attributeName) *value {
 	for i := range c.attrs {
-		if c.attrs[i].name == name {
+		if c.attrs[i].name.is(name) {
 			return &c.attrs[i].v
 		}
 	}

@@ -189,7 +189,7 @@ func (s *serve) decide(ctx *Context, rule int32, reason reasonCode) Decision {
 		return Decision{Variant: s.variant, Rule: rule, reason: reason}
 	}
 	unit, ok := ctx.key, ctx.key != ""
-	if ro.bucketBy != "" {
+	if ro.bucketBy.s != "" {
 		v := ctx.lookup(ro.bucketBy)
 		ok = v != nil && v.kind == kindString && v.s != ""
 		if ok {
