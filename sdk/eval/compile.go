@@ -113,15 +113,19 @@ type clause struct {
 	op         opcode
 	negate     bool
 	ignoreCase bool
-	strs       []string            // string operands
-	strSet     map[string]struct{} // eq/in with many string operands; keys case-folded when ignoreCase
-	nums       []float64
-	bools      []bool
-	res        []*regexp.Regexp
-	semvers    []snapshot.Semver
-	times      []time.Time
-	prefixes   []netip.Prefix
-	segments   []*segment
+	// plain marks a case-sensitive eq/in (with string operands, few enough for a scan),
+	// starts_with or ends_with: on a string attribute, its patterns decide it.
+	plain    bool
+	patterns []pattern           // the string operands of a plain clause
+	strs     []string            // string operands
+	strSet   map[string]struct{} // eq/in with many string operands; keys case-folded when ignoreCase
+	nums     []float64
+	bools    []bool
+	res      []*regexp.Regexp
+	semvers  []snapshot.Semver
+	times    []time.Time
+	prefixes []netip.Prefix
+	segments []*segment
 }
 
 // setThreshold is the operand count above which eq/in look strings up in a hash set; below it
@@ -239,12 +243,13 @@ func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 		attribute: nameOf(c.Attribute), isKey: c.Attribute == TargetingKeyAttribute,
 		op: opcodes[c.Op], negate: c.Negate, ignoreCase: c.IgnoreCase,
 	}
+	var strs []string
 	for _, raw := range c.Values {
 		switch c.Op {
 		case snapshot.OpEq, snapshot.OpIn:
 			switch x := raw.(type) {
 			case string:
-				cc.strs = append(cc.strs, x)
+				strs = append(strs, x)
 			case bool:
 				cc.bools = append(cc.bools, x)
 			default:
@@ -276,11 +281,18 @@ func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 		case snapshot.OpInSegment:
 			cc.segments = append(cc.segments, segments[raw.(string)])
 		default: // contains, starts_with, ends_with
-			cc.strs = append(cc.strs, raw.(string))
+			strs = append(strs, raw.(string))
 		}
 	}
-	if len(cc.strs) > setThreshold && (c.Op == snapshot.OpEq || c.Op == snapshot.OpIn) {
-		cc.strSet = toSet(cc.strs, c.IgnoreCase)
+	cc.strs = strs
+	if len(strs) > setThreshold && cc.op == opEq {
+		cc.strSet = toSet(strs, c.IgnoreCase)
+	}
+	cc.plain = !cc.ignoreCase && (cc.op == opEq && len(strs) > 0 && cc.strSet == nil || cc.op == opStartsWith || cc.op == opEndsWith)
+	if cc.plain {
+		for _, s := range strs {
+			cc.patterns = append(cc.patterns, newPattern(cc.op, s))
+		}
 	}
 	return cc
 }

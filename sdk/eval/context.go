@@ -25,6 +25,7 @@ const (
 // of its cost.
 type value struct {
 	s    string
+	w    words // of s
 	f    float64
 	list *[]string
 	kind kind
@@ -132,9 +133,10 @@ func (c *Context) KeyHash() uint64 { return c.keyHash }
 // differ in length so a mismatch costs one comparison, and it is simple enough to inline on the
 // hot path. Callers resolve "targetingKey" themselves.
 func (c *Context) lookup(name attributeName) *value {
-	for i := range c.attrs {
-		if c.attrs[i].name.is(name) {
-			return &c.attrs[i].v
+	attrs := c.attrs
+	for i := range attrs {
+		if attrs[i].name.is(name) {
+			return &attrs[i].v
 		}
 	}
 	return nil
@@ -143,7 +145,7 @@ func (c *Context) lookup(name attributeName) *value {
 func toValue(raw any) (value, error) {
 	switch x := raw.(type) {
 	case string:
-		return value{kind: kindString, s: x}, nil
+		return value{kind: kindString, s: x, w: wordsOf(x)}, nil
 	case bool:
 		return value{kind: kindBool, b: x}, nil
 	case []string:

@@ -237,6 +237,22 @@ func (s *segment) contains(ctx *Context) bool {
 // matches applies the clause. A missing attribute, or one of a type the operator cannot
 // compare, never matches, negated or not; only exists is true under negate for a missing one.
 func (c *clause) matches(ctx *Context) bool {
+	v := ctx.lookup(c.attribute) // nil for the targeting key, which is no attribute
+	if !c.plain || v == nil || v.kind != kindString {
+		return c.matchesOther(ctx, v)
+	}
+	patterns := c.patterns // a local slice: no reload and no bounds check per pattern
+	for i := range patterns {
+		if patterns[i].matches(v.s, v.w) {
+			return !c.negate
+		}
+	}
+	return c.negate
+}
+
+// matchesOther applies the clauses that are not plain, or to values that are not strings; v is
+// the attribute, nil when missing.
+func (c *clause) matchesOther(ctx *Context, v *value) bool {
 	if c.op == opInSegment {
 		in := false
 		for _, s := range c.segments {
@@ -247,54 +263,14 @@ func (c *clause) matches(ctx *Context) bool {
 		}
 		return in != c.negate
 	}
-	var v *value
-	switch {
-	case c.isKey:
-		if ctx.key != "" {
-			v = &value{kind: kindString, s: ctx.key} // stays on the stack
-		}
-	default:
-		v = ctx.lookup(c.attribute)
+	if c.isKey && ctx.key != "" {
+		v = &value{kind: kindString, s: ctx.key} // stays on the stack
 	}
 	if c.op == opExists {
 		return (v != nil) != c.negate
 	}
 	if v == nil {
 		return false
-	}
-	// The common case, a string attribute under a case-sensitive string operator, is decided
-	// here without further calls.
-	if v.kind == kindString && !c.ignoreCase && c.strSet == nil {
-		s, matched := v.s, false
-		switch c.op {
-		case opEq:
-			if len(c.strs) == 0 {
-				return false // only number or boolean operands: not comparable
-			}
-			for _, w := range c.strs {
-				if s == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		case opEndsWith:
-			for _, w := range c.strs {
-				if len(s) >= len(w) && s[len(s)-len(w):] == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		case opStartsWith:
-			for _, w := range c.strs {
-				if len(s) >= len(w) && s[:len(w)] == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		}
 	}
 	matched, comparable := c.test(v)
 	return comparable && matched != c.negate
