@@ -27,6 +27,7 @@ type Flag struct {
 	key        string
 	index      int
 	typ        snapshot.FlagType
+	kind       Kind
 	version    int64
 	variants   []variant
 	enabled    bool
@@ -151,7 +152,7 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 	}
 	for i := range s.Flags {
 		f := &s.Flags[i]
-		cf := &Flag{key: f.Key, index: i, typ: f.Type, version: f.Version, enabled: f.Enabled, monitored: f.Monitor}
+		cf := &Flag{key: f.Key, index: i, typ: f.Type, kind: KindOf(f.Type), version: f.Version, enabled: f.Enabled, monitored: f.Monitor}
 		for _, v := range f.Variants {
 			val, _ := snapshot.NormalizeValue(f.Type, v.Value) // validated above
 			cf.variants = append(cf.variants, variant{name: v.Name, value: val})
@@ -323,6 +324,35 @@ func (f *Flag) Index() int { return f.index }
 
 // Type returns the flag type.
 func (f *Flag) Type() snapshot.FlagType { return f.typ }
+
+// Kind returns the flag type as a Kind.
+func (f *Flag) Kind() Kind { return f.kind }
+
+// Kind is a flag type as a small integer, so that callers check a flag's type on the
+// evaluation path without comparing type names.
+type Kind uint8
+
+const (
+	KindBoolean Kind = iota + 1
+	KindString
+	KindNumber
+	KindJSON
+)
+
+// KindOf returns the Kind of a flag type, 0 for a type that is not one.
+func KindOf(t snapshot.FlagType) Kind {
+	switch t {
+	case snapshot.TypeBoolean:
+		return KindBoolean
+	case snapshot.TypeString:
+		return KindString
+	case snapshot.TypeNumber:
+		return KindNumber
+	case snapshot.TypeJSON:
+		return KindJSON
+	}
+	return 0
+}
 
 // Version returns the version of the flag's configuration.
 func (f *Flag) Version() int64 { return f.version }

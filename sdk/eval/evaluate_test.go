@@ -523,8 +523,19 @@ func TestSnapshotAccessors(t *testing.T) {
 		}
 	}
 	b := list[1]
-	if b.Type() != snapshot.TypeString || b.Version() != 2 || b.VariantCount() != 3 || b.VariantName(2) != "z" {
-		t.Errorf("flag b: type %s version %d variants %d last %q", b.Type(), b.Version(), b.VariantCount(), b.VariantName(2))
+	if b.Type() != snapshot.TypeString || b.Kind() != eval.KindString || b.Version() != 2 || b.VariantCount() != 3 || b.VariantName(2) != "z" {
+		t.Errorf("flag b: type %s (kind %d) version %d variants %d last %q", b.Type(), b.Kind(), b.Version(), b.VariantCount(), b.VariantName(2))
+	}
+	kinds := map[eval.Kind]snapshot.FlagType{}
+	for _, typ := range snapshot.FlagTypes {
+		k := eval.KindOf(typ)
+		if other, seen := kinds[k]; k == 0 || seen {
+			t.Errorf("KindOf(%s) = %d, which is zero or also the kind of %s", typ, k, other)
+		}
+		kinds[k] = typ
+	}
+	if k := eval.KindOf("bogus"); k != 0 {
+		t.Errorf("KindOf(bogus) = %d, want 0", k)
 	}
 	got := b.Evaluate(mustContext(t, "u", nil))
 	if got.Variant != "y" || got.VariantIndex != 1 || got.Value != "Y" {
