@@ -46,10 +46,6 @@ type attributeName struct {
 
 func nameOf(s string) attributeName { return attributeName{s, wordsOf(s).head} }
 
-func (a *attributeName) is(b attributeName) bool {
-	return a.head == b.head && len(a.s) == len(b.s) && (len(a.s) <= 8 || a.s[8:] == b.s[8:])
-}
-
 // Context is an evaluation context: a targeting key plus attributes. Build it once per user or
 // request and reuse it; evaluating does not copy or modify it, and it is safe for concurrent
 // use.
@@ -129,13 +125,27 @@ func (c *Context) TargetingKey() string { return c.key }
 // KeyHash returns a well-mixed hash of the targeting key, fixed when the context was built.
 func (c *Context) KeyHash() uint64 { return c.keyHash }
 
-// lookup finds an attribute, or returns nil. A linear scan: contexts are small, most names
-// differ in length so a mismatch costs one comparison, and it is simple enough to inline on the
-// hot path. Callers resolve "targetingKey" themselves.
+// lookup finds an attribute, or returns nil. A linear scan: contexts are small, a name of up to
+// eight bytes is compared by its first eight bytes and its length, and the scan is simple
+// enough to inline on the hot path. Callers resolve "targetingKey" themselves.
 func (c *Context) lookup(name attributeName) *value {
+	if len(name.s) > 8 {
+		return c.lookupLong(name.s) // outside the loop below, which then needs no call
+	}
 	attrs := c.attrs
 	for i := range attrs {
-		if attrs[i].name.is(name) {
+		if attrs[i].name.head == name.head && len(attrs[i].name.s) == len(name.s) {
+			return &attrs[i].v
+		}
+	}
+	return nil
+}
+
+// lookupLong finds an attribute whose name is longer than eight bytes.
+func (c *Context) lookupLong(name string) *value {
+	attrs := c.attrs
+	for i := range attrs {
+		if attrs[i].name.s == name {
 			return &attrs[i].v
 		}
 	}

@@ -41,16 +41,16 @@ func TestPatternsAgreeWithStringComparison(t *testing.T) {
 	}
 }
 
-func TestSameStringAndAttributeNames(t *testing.T) {
+func TestSameStringAndAttributeLookup(t *testing.T) {
 	strs := wordTestStrings()
 	for _, a := range strs {
+		ctx := MustContext("u", map[string]any{a: "x"})
 		for _, b := range strs {
 			if got := sameString(a, wordsOf(a), b, wordsOf(b)); got != (a == b) {
 				t.Errorf("sameString(%q, %q) = %v", a, b, got)
 			}
-			na := nameOf(a)
-			if got := na.is(nameOf(b)); got != (a == b) {
-				t.Errorf("nameOf(%q).is(nameOf(%q)) = %v", a, b, got)
+			if found := ctx.lookup(nameOf(b)) != nil; found != (a == b) {
+				t.Errorf("context with attribute %q: lookup(%q) found = %v", a, b, found)
 			}
 		}
 	}
