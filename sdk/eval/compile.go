@@ -290,6 +290,9 @@ func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 		cc.strSet = toSet(strs, c.IgnoreCase)
 	}
 	cc.plain = !cc.ignoreCase && (cc.op == opEq && len(strs) > 0 && cc.strSet == nil || cc.op == opStartsWith || cc.op == opEndsWith)
+	for _, s := range strs {
+		cc.plain = cc.plain && len(s) <= maxPatternLen
+	}
 	if cc.plain {
 		for _, s := range strs {
 			cc.patterns = append(cc.patterns, newPattern(cc.op, s))

@@ -34,52 +34,39 @@ func sameString(a string, aw words, b string, bw words) bool {
 }
 
 // pattern is a string operand of a plain clause (eq or in, starts_with, ends_with; case
-// sensitive), compiled so that a context string matches when its length fits and its words,
-// under the pattern's masks, equal the operand's: all of them for eq, the first or last bytes
-// for a prefix or a suffix. Operands longer than the words cover (16 bytes for eq, 8 for a
-// prefix or suffix) compare their remaining bytes too.
+// sensitive) of at most 16 bytes, compiled so that a context string matches when its length
+// fits and its words, under the pattern's masks, equal the operand's: all of them for eq, the
+// first or last bytes for a prefix or a suffix. A prefix or suffix longer than eight bytes also
+// compares the string's eight bytes at the operand's other end. clause.matches applies it.
 type pattern struct {
 	n          int   // the operand's length
 	anyLonger  bool  // a longer string may match (starts_with, ends_with)
-	suffix     bool  // ends_with: rest is compared just before the last eight bytes
+	suffix     bool  // ends_with
 	mask, want words // want is the operand's words under mask
-	rest       string
+	long       bool  // a prefix or suffix of 9 to 16 bytes: other is compared too
+	other      uint64
 }
 
+// maxPatternLen is the length of the longest operand a pattern decides; clauses with longer
+// ones compare strings.
+const maxPatternLen = 16
+
 func newPattern(op opcode, operand string) pattern {
-	p := pattern{n: len(operand)}
+	p := pattern{n: len(operand), long: len(operand) > 8 && op != opEq}
 	bytes := uint(min(len(operand), 8)) * 8 // bits of a word that a prefix or suffix covers
+	w := wordsOf(operand)
 	switch op {
 	case opStartsWith:
 		p.anyLonger = true
 		p.mask.head = 1<<bytes - 1 // the low bytes; all 64 bits when bytes is 64
-		p.rest = operand[bytes/8:]
+		p.other = w.tail
 	case opEndsWith:
 		p.anyLonger, p.suffix = true, true
 		p.mask.tail = ^(^uint64(0) >> bytes) // the high bytes
-		p.rest = operand[:len(operand)-int(bytes/8)]
+		p.other = w.head
 	default: // eq
 		p.mask = words{^uint64(0), ^uint64(0)}
-		if len(operand) > 16 {
-			p.rest = operand[8 : len(operand)-8]
-		}
 	}
-	w := wordsOf(operand)
 	p.want = words{w.head & p.mask.head, w.tail & p.mask.tail}
 	return p
-}
-
-// matches reports whether s, with words w, matches the pattern.
-func (p *pattern) matches(s string, w words) bool {
-	if len(s) < p.n || len(s) != p.n && !p.anyLonger || w.head&p.mask.head != p.want.head || w.tail&p.mask.tail != p.want.tail {
-		return false
-	}
-	if p.rest == "" {
-		return true
-	}
-	at := 8 // the rest follows the first eight bytes, or precedes the last eight
-	if p.suffix {
-		at = len(s) - p.n
-	}
-	return s[at:at+len(p.rest)] == p.rest
 }

@@ -3,6 +3,8 @@ package eval
 import (
 	"strings"
 	"testing"
+
+	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
 
 // wordTestStrings are strings around the lengths where comparisons by words change method
@@ -19,22 +21,31 @@ func wordTestStrings() []string {
 	return append(out, "\x00", "\x00\x00", "a\x00", "\xff\xff\xff\xff\xff\xff\xff\xff\xff", "user-1@mycompany.com", "@mycompany.com")
 }
 
-func TestPatternsAgreeWithStringComparison(t *testing.T) {
+// TestStringClausesAgreeWithStringComparison checks the case-sensitive string operators,
+// which compare words (operands of up to 16 bytes) or strings (longer ones), against the
+// strings package, negated and not, at the lengths where the method changes.
+func TestStringClausesAgreeWithStringComparison(t *testing.T) {
 	strs := wordTestStrings()
 	ops := []struct {
-		op   opcode
+		op   snapshot.Operator
 		want func(s, operand string) bool
 	}{
-		{opEq, func(s, operand string) bool { return s == operand }},
-		{opStartsWith, strings.HasPrefix},
-		{opEndsWith, strings.HasSuffix},
+		{snapshot.OpEq, func(s, operand string) bool { return s == operand }},
+		{snapshot.OpStartsWith, strings.HasPrefix},
+		{snapshot.OpEndsWith, strings.HasSuffix},
 	}
 	for _, o := range ops {
 		for _, operand := range strs {
-			p := newPattern(o.op, operand)
-			for _, s := range strs {
-				if got, want := p.matches(s, wordsOf(s)), o.want(s, operand); got != want {
-					t.Errorf("op %d, operand %q, string %q: matches = %v, want %v", o.op, operand, s, got, want)
+			for _, negate := range []bool{false, true} {
+				c := compileClause(&snapshot.Clause{Attribute: "a", Op: o.op, Values: []any{operand}, Negate: negate}, nil)
+				if c.plain != (len(operand) <= maxPatternLen) {
+					t.Fatalf("%s %q: plain = %v", o.op, operand, c.plain)
+				}
+				for _, s := range strs {
+					ctx := MustContext("u", map[string]any{"a": s})
+					if got, want := c.matches(&ctx), o.want(s, operand) != negate; got != want {
+						t.Errorf("%q %s %q (negate %v): matches = %v, want %v", s, o.op, operand, negate, got, want)
+					}
 				}
 			}
 		}
