@@ -153,16 +153,18 @@ func (f *Flag) Decide(ctx *Context) Decision {
 			return f.off(reasonPrerequisiteFailed)
 		}
 	}
-	for i := range f.rules {
-		r := &f.rules[i]
+	rules := f.rules // local slices: no reload and no bounds check per rule or clause
+	for i := range rules {
+		r := &rules[i]
 		// Written out rather than in a method: this loop is the hot path, and the compiler
 		// inlines neither a rule method nor a clause loop of this size.
 		matched := true
 		if r.segment != nil {
 			matched = r.segment.contains(ctx)
 		} else {
-			for j := range r.clauses {
-				if !r.clauses[j].matches(ctx) {
+			clauses := r.clauses
+			for j := range clauses {
+				if !clauses[j].matches(ctx) {
 					matched = false
 					break
 				}
