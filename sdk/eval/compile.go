@@ -35,7 +35,10 @@ type Flag struct {
 	offVariant int32 // served when disabled or a prerequisite fails; -1 if none
 	prereqs    []prerequisite
 	rules      []rule
-	def        serve
+	// clauses holds the clauses of every rule, rule after rule, so that Decide walks one
+	// slice rather than a slice per rule; a rule on a segment has one clause, in_segment.
+	clauses []clause
+	def     serve
 }
 
 type variant struct {
@@ -49,11 +52,8 @@ type prerequisite struct {
 }
 
 type rule struct {
-	id      string
-	index   int
-	clauses []clause
-	segment *segment
-	serve   serve
+	id    string
+	serve serve
 }
 
 type serve struct {
@@ -127,6 +127,8 @@ type clause struct {
 	times    []time.Time
 	prefixes []netip.Prefix
 	segments []*segment
+	// In Flag.clauses: the rule the clause belongs to, and the index of the rule's last clause.
+	rule, end int32
 }
 
 // setThreshold is the operand count above which eq/in look strings up in a hash set; below it
@@ -172,15 +174,20 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 			cf.prereqs = append(cf.prereqs, prerequisite{flag: dep, variant: int32(s.Flags[dep.index].Variants.Index(pr.Variant))})
 		}
 		for j, r := range f.Rules {
-			cr := rule{id: r.ID, index: j, serve: compileServe(&r.Serve, vs, f.Key)}
+			cr := rule{id: r.ID, serve: compileServe(&r.Serve, vs, f.Key)}
 			if cr.id == "" {
 				cr.id = r.Name
 			}
-			if r.Segment != "" {
-				cr.segment = segments[r.Segment]
-			}
-			cr.clauses = compileClauses(r.Clauses, segments)
 			cf.rules = append(cf.rules, cr)
+			clauses := compileClauses(r.Clauses, segments)
+			if r.Segment != "" {
+				clauses = []clause{{op: opInSegment, segments: []*segment{segments[r.Segment]}}}
+			}
+			end := int32(len(cf.clauses) + len(clauses) - 1)
+			for _, c := range clauses {
+				c.rule, c.end = int32(j), end
+				cf.clauses = append(cf.clauses, c)
+			}
 		}
 		cf.def = compileServe(&f.Default, vs, f.Key)
 	}

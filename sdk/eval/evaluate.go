@@ -153,25 +153,15 @@ func (f *Flag) Decide(ctx *Context) Decision {
 			return f.off(reasonPrerequisiteFailed)
 		}
 	}
-	rules := f.rules // local slices: no reload and no bounds check per rule or clause
-	for i := range rules {
-		r := &rules[i]
-		// Written out rather than in a method: this loop is the hot path, and the compiler
-		// inlines neither a rule method nor a clause loop of this size.
-		matched := true
-		if r.segment != nil {
-			matched = r.segment.contains(ctx)
-		} else {
-			clauses := r.clauses
-			for j := range clauses {
-				if !clauses[j].matches(ctx) {
-					matched = false
-					break
-				}
-			}
+	clauses := f.clauses // a local slice: no reload and no bounds check per clause
+	for i := 0; i < len(clauses); i++ {
+		c := &clauses[i]
+		if !c.matches(ctx) {
+			i = int(c.end) // the rule fails: on to the next one
+			continue
 		}
-		if matched {
-			return r.serve.decide(ctx, int32(i), reasonTargetingMatch)
+		if int(c.end) == i { // the rule's last clause: the rule matches
+			return f.rules[c.rule].serve.decide(ctx, c.rule, reasonTargetingMatch)
 		}
 	}
 	return f.def.decide(ctx, -1, reasonDefault)
