@@ -22,10 +22,11 @@ const (
 
 // value is one attribute value: a string, a number, a boolean or a list of strings. It is
 // kept small because contexts are read on every evaluation and their cache footprint is most
-// of its cost.
+// of its cost; a string carries its words, so that most clauses on it read neither its bytes
+// nor the runtime's comparison.
 type value struct {
 	s    string
-	w    words // of s
+	w    words // of s, for a string
 	f    float64
 	list *[]string
 	kind kind

@@ -3,8 +3,8 @@ package eval
 // words holds a string's first and last eight bytes as little-endian integers. Strings fixed
 // in advance (flag keys, attribute names, clause operands, context values) carry theirs, so
 // that comparing two of them, or testing a prefix or suffix, is mostly a matter of comparing
-// integers, with no call and no loop; only strings longer than 16 bytes (8 for a prefix or
-// suffix test) compare their remaining bytes the ordinary way.
+// integers, with no call and no loop; strings longer than 16 bytes are compared the ordinary
+// way.
 //
 // A string shorter than eight bytes has its bytes at the low end of head, and at the high end
 // of tail, so that tail's top byte is always the string's last byte; the rest is zero.
@@ -53,16 +53,16 @@ const maxPatternLen = 16
 
 func newPattern(op opcode, operand string) pattern {
 	p := pattern{n: len(operand), long: len(operand) > 8 && op != opEq}
-	bytes := uint(min(len(operand), 8)) * 8 // bits of a word that a prefix or suffix covers
+	bits := uint(min(len(operand), 8)) * 8 // of a word, that a prefix or suffix covers
 	w := wordsOf(operand)
 	switch op {
 	case opStartsWith:
 		p.anyLonger = true
-		p.mask.head = 1<<bytes - 1 // the low bytes; all 64 bits when bytes is 64
+		p.mask.head = 1<<bits - 1 // the low bytes; all 64 bits when bits is 64
 		p.other = w.tail
 	case opEndsWith:
 		p.anyLonger, p.suffix = true, true
-		p.mask.tail = ^(^uint64(0) >> bytes) // the high bytes
+		p.mask.tail = ^(^uint64(0) >> bits) // the high bytes
 		p.other = w.head
 	default: // eq
 		p.mask = words{^uint64(0), ^uint64(0)}
