@@ -115,7 +115,8 @@ type clause struct {
 	negate     bool
 	ignoreCase bool
 	// plain marks a case-sensitive eq/in (with string operands, few enough for a scan),
-	// starts_with or ends_with: on a string attribute, its patterns decide it.
+	// starts_with or ends_with, whose operands are at most maxPatternLen bytes long: on a
+	// string attribute, its patterns decide it.
 	plain    bool
 	patterns []pattern           // the string operands of a plain clause
 	strs     []string            // string operands
