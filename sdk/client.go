@@ -1,5 +1,5 @@
-// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in about 100 ns and
-// without allocating, from a configuration it holds in memory.
+// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in tens of
+// nanoseconds and without allocating, from a configuration it holds in memory.
 //
 // In offline mode the configuration comes from a flag file, reloaded when the file changes:
 //
