@@ -63,7 +63,8 @@ func shardCount(perCore int) int {
 // shard.
 func (t *exposureTable) shard() int {
 	var onStack byte
-	return int(uint64(uintptr(unsafe.Pointer(&onStack))>>11) * 0x9e3779b97f4a7c15 >> t.shift)
+	block := uint64(uintptr(unsafe.Pointer(&onStack)) >> 11) // 2 KiB, the smallest goroutine stack
+	return int(block * 0x9e3779b97f4a7c15 >> t.shift)
 }
 
 func (t *exposureTable) add(f *eval.Flag, variant int, keyHash uint64) {

@@ -1,10 +1,10 @@
 package eval
 
 // words holds a string's first and last eight bytes as little-endian integers. Strings fixed
-// in advance (flag keys, attribute names, clause operands, context values) carry theirs, so
-// that comparing two of them, or testing a prefix or suffix, is mostly a matter of comparing
-// integers, with no call and no loop; strings longer than 16 bytes are compared the ordinary
-// way.
+// in advance (flag keys, clause operands, context values; attribute names keep the first word
+// only) carry theirs, so that comparing two of them, or testing a prefix or suffix, is mostly a
+// matter of comparing integers, with no call and no loop; strings longer than 16 bytes are
+// compared the ordinary way.
 //
 // A string shorter than eight bytes has its bytes at the low end of head, and at the high end
 // of tail, so that tail's top byte is always the string's last byte; the rest is zero.
