@@ -1,5 +1,5 @@
-// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in about 100 ns and
-// without allocating, from a configuration it holds in memory.
+// Package sdk is Flagpilot's Go SDK: a client that evaluates flags locally, in tens of
+// nanoseconds and without allocating, from a configuration it holds in memory.
 //
 // In offline mode the configuration comes from a flag file, reloaded when the file changes:
 //
@@ -402,7 +402,7 @@ type Detail[T any] struct {
 
 // decide finds and decides a flag of the expected type and counts the exposure. f is nil when
 // the flag was not found.
-func (c *Client) decide(key string, typ snapshot.FlagType, ec *Context) (*eval.Flag, eval.Decision) {
+func (c *Client) decide(key string, kind eval.Kind, ec *Context) (*eval.Flag, eval.Decision) {
 	st := c.current.Load()
 	if st == nil {
 		return nil, eval.ErrorDecision(eval.ErrorProviderNotReady)
@@ -411,7 +411,7 @@ func (c *Client) decide(key string, typ snapshot.FlagType, ec *Context) (*eval.F
 	if !ok {
 		return nil, eval.ErrorDecision(eval.ErrorFlagNotFound)
 	}
-	if f.Type() != typ {
+	if f.Kind() != kind {
 		return f, eval.ErrorDecision(eval.ErrorTypeMismatch)
 	}
 	d := f.Decide(ec)
@@ -449,37 +449,37 @@ func detailOf[T any](f *eval.Flag, d eval.Decision, def T) Detail[T] {
 
 // BoolValue returns a boolean flag's value for ec, or def on any error.
 func (c *Client) BoolValue(_ context.Context, key string, def bool, ec Context) bool {
-	f, d := c.decide(key, snapshot.TypeBoolean, &ec)
+	f, d := c.decide(key, eval.KindBoolean, &ec)
 	return valueOf(f, d, def)
 }
 
 // BoolDetail is BoolValue with the reason.
 func (c *Client) BoolDetail(_ context.Context, key string, def bool, ec Context) Detail[bool] {
-	f, d := c.decide(key, snapshot.TypeBoolean, &ec)
+	f, d := c.decide(key, eval.KindBoolean, &ec)
 	return detailOf(f, d, def)
 }
 
 // StringValue returns a string flag's value for ec, or def on any error.
 func (c *Client) StringValue(_ context.Context, key string, def string, ec Context) string {
-	f, d := c.decide(key, snapshot.TypeString, &ec)
+	f, d := c.decide(key, eval.KindString, &ec)
 	return valueOf(f, d, def)
 }
 
 // StringDetail is StringValue with the reason.
 func (c *Client) StringDetail(_ context.Context, key string, def string, ec Context) Detail[string] {
-	f, d := c.decide(key, snapshot.TypeString, &ec)
+	f, d := c.decide(key, eval.KindString, &ec)
 	return detailOf(f, d, def)
 }
 
 // FloatValue returns a number flag's value for ec, or def on any error.
 func (c *Client) FloatValue(_ context.Context, key string, def float64, ec Context) float64 {
-	f, d := c.decide(key, snapshot.TypeNumber, &ec)
+	f, d := c.decide(key, eval.KindNumber, &ec)
 	return valueOf(f, d, def)
 }
 
 // FloatDetail is FloatValue with the reason.
 func (c *Client) FloatDetail(_ context.Context, key string, def float64, ec Context) Detail[float64] {
-	f, d := c.decide(key, snapshot.TypeNumber, &ec)
+	f, d := c.decide(key, eval.KindNumber, &ec)
 	return detailOf(f, d, def)
 }
 
@@ -491,7 +491,7 @@ func (c *Client) IntValue(ctx context.Context, key string, def int64, ec Context
 
 // IntDetail is IntValue with the reason.
 func (c *Client) IntDetail(_ context.Context, key string, def int64, ec Context) Detail[int64] {
-	f, d := c.decide(key, snapshot.TypeNumber, &ec)
+	f, d := c.decide(key, eval.KindNumber, &ec)
 	fd := detailOf(f, d, 0.0)
 	out := Detail[int64]{Value: def, Variant: fd.Variant, Reason: fd.Reason, ErrorCode: fd.ErrorCode, RuleID: fd.RuleID, FlagVersion: fd.FlagVersion}
 	if fd.ErrorCode != "" {
@@ -513,7 +513,7 @@ func (c *Client) ObjectValue(ctx context.Context, key string, def any, ec Contex
 
 // ObjectDetail is ObjectValue with the reason.
 func (c *Client) ObjectDetail(_ context.Context, key string, def any, ec Context) Detail[any] {
-	f, d := c.decide(key, snapshot.TypeJSON, &ec)
+	f, d := c.decide(key, eval.KindJSON, &ec)
 	out := detailOf(f, d, def)
 	if d.Variant >= 0 {
 		out.Value = deepCopy(f.Value(int(d.Variant))) // a JSON null variant is a nil value

@@ -1,9 +1,11 @@
 package sdk
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/flagpilot/flagpilot/sdk/eval"
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
@@ -11,14 +13,14 @@ import (
 
 // exposureTable counts evaluations and distinct units per flag and variant for one compiled
 // snapshot. Counting is on the evaluation hot path, so it takes no lock and allocates nothing
-// in the steady state: cells are atomics, split into shards chosen by the context's key hash so
-// that cores evaluating different users rarely write the same cache line, and each variant's
-// units of the current window are a lock-free unitSet, allocated at its first unit.
+// in the steady state: cells are atomics, split into shards that goroutines pick by their
+// stack (see shard) so that each core writes cache lines of its own, and each variant's units
+// of the current window are a lock-free unitSet, allocated at its first unit.
 type exposureTable struct {
 	snap   *eval.Snapshot
 	offset []int // first cell of each flag within a shard
 	stride int   // cells per shard, padded to whole cache lines
-	mask   uint64
+	shift  uint8 // 64 - log2(shards): a hash's top bits pick the shard
 	cells  []atomic.Int64
 	units  []atomic.Pointer[unitSet] // at offset[flag]+variant; taken by each drain for the window
 }
@@ -36,17 +38,16 @@ func newExposureTable(snap *eval.Snapshot) *exposureTable {
 		n += f.VariantCount()
 	}
 	t.stride = (n/cacheLineCells + 1) * cacheLineCells
-	shards := shardCount()
-	t.mask = uint64(shards - 1)
+	shards := shardCount(16) // goroutines pick shards at random: many, so that few share one
+	t.shift = uint8(64 - bits.TrailingZeros(uint(shards)))
 	t.cells = make([]atomic.Int64, shards*t.stride)
 	t.units = make([]atomic.Pointer[unitSet], n)
 	return t
 }
 
-// shardCount is a power of two of about four shards per usable core, so that two cores rarely
-// pick the same shard.
-func shardCount() int {
-	want := 4 * runtime.GOMAXPROCS(0)
+// shardCount is a power of two of about perCore shards per usable core, at most 256.
+func shardCount(perCore int) int {
+	want := perCore * runtime.GOMAXPROCS(0)
 	n := 1
 	for n < want && n < 256 {
 		n <<= 1
@@ -54,9 +55,21 @@ func shardCount() int {
 	return n
 }
 
+// shard picks the calling goroutine's shard by hashing the address of its stack. A goroutine
+// runs on one core for long stretches, so the cells it counts in stay in that core's cache.
+// (Sharding by the context's key sent about every other write to a line another core had just
+// written, and two cores counted no faster than one.) The address is only hashed, never used
+// as a pointer; it changes when the stack grows, which merely moves the goroutine to another
+// shard.
+func (t *exposureTable) shard() int {
+	var onStack byte
+	block := uint64(uintptr(unsafe.Pointer(&onStack)) >> 11) // 2 KiB, the smallest goroutine stack
+	return int(block * 0x9e3779b97f4a7c15 >> t.shift)
+}
+
 func (t *exposureTable) add(f *eval.Flag, variant int, keyHash uint64) {
 	i := t.offset[f.Index()] + variant
-	t.cells[int(keyHash&t.mask)*t.stride+i].Add(1)
+	t.cells[t.shard()*t.stride+i].Add(1)
 	// Most evaluations are of a unit already counted, which a load or two confirms here: the
 	// HLL register already holds the rank, or the unit sits in its home slot. (Written out
 	// because the compiler would not inline it as a method.)

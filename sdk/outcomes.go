@@ -175,7 +175,7 @@ type outcomeCell struct {
 const maxOutcomeShards = 16
 
 func newOutcomeWindow() *outcomeWindow {
-	n := min(shardCount(), maxOutcomeShards)
+	n := min(shardCount(4), maxOutcomeShards)
 	return &outcomeWindow{shards: make([]outcomeShard, n), mask: uint64(n - 1)}
 }
 

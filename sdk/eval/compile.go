@@ -27,6 +27,7 @@ type Flag struct {
 	key        string
 	index      int
 	typ        snapshot.FlagType
+	kind       Kind
 	version    int64
 	variants   []variant
 	enabled    bool
@@ -34,7 +35,10 @@ type Flag struct {
 	offVariant int32 // served when disabled or a prerequisite fails; -1 if none
 	prereqs    []prerequisite
 	rules      []rule
-	def        serve
+	// clauses holds the clauses of every rule, rule after rule, so that Decide walks one
+	// slice rather than a slice per rule; a rule on a segment has one clause, in_segment.
+	clauses []clause
+	def     serve
 }
 
 type variant struct {
@@ -48,11 +52,8 @@ type prerequisite struct {
 }
 
 type rule struct {
-	id      string
-	index   int
-	clauses []clause
-	segment *segment
-	serve   serve
+	id    string
+	serve serve
 }
 
 type serve struct {
@@ -61,10 +62,10 @@ type serve struct {
 }
 
 type rollout struct {
-	state    uint64   // FNV state after salt + "/"
-	bucketBy string   // attribute name; empty for the targeting key
-	ends     []uint32 // cumulative bucket ends, one per weight
-	variants []int32  // variant index per weight
+	state    uint64        // FNV state after salt + "/"
+	bucketBy attributeName // empty for the targeting key
+	ends     []uint32      // cumulative bucket ends, one per weight
+	variants []int32       // variant index per weight
 }
 
 type segment struct {
@@ -108,20 +109,27 @@ var opcodes = map[snapshot.Operator]opcode{
 }
 
 type clause struct {
-	attribute  string
+	attribute  attributeName
 	isKey      bool // the attribute is the targeting key
 	op         opcode
 	negate     bool
 	ignoreCase bool
-	strs       []string            // string operands
-	strSet     map[string]struct{} // eq/in with many string operands; keys case-folded when ignoreCase
-	nums       []float64
-	bools      []bool
-	res        []*regexp.Regexp
-	semvers    []snapshot.Semver
-	times      []time.Time
-	prefixes   []netip.Prefix
-	segments   []*segment
+	// plain marks a case-sensitive eq/in (with string operands, few enough for a scan),
+	// starts_with or ends_with, whose operands are at most maxPatternLen bytes long: on a
+	// string attribute, its patterns decide it.
+	plain    bool
+	patterns []pattern           // the string operands of a plain clause
+	strs     []string            // string operands
+	strSet   map[string]struct{} // eq/in with many string operands; keys case-folded when ignoreCase
+	nums     []float64
+	bools    []bool
+	res      []*regexp.Regexp
+	semvers  []snapshot.Semver
+	times    []time.Time
+	prefixes []netip.Prefix
+	segments []*segment
+	// In Flag.clauses: the rule the clause belongs to, and the index of the rule's last clause.
+	rule, end int32
 }
 
 // setThreshold is the operand count above which eq/in look strings up in a hash set; below it
@@ -147,7 +155,7 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 	}
 	for i := range s.Flags {
 		f := &s.Flags[i]
-		cf := &Flag{key: f.Key, index: i, typ: f.Type, version: f.Version, enabled: f.Enabled, monitored: f.Monitor}
+		cf := &Flag{key: f.Key, index: i, typ: f.Type, kind: KindOf(f.Type), version: f.Version, enabled: f.Enabled, monitored: f.Monitor}
 		for _, v := range f.Variants {
 			val, _ := snapshot.NormalizeValue(f.Type, v.Value) // validated above
 			cf.variants = append(cf.variants, variant{name: v.Name, value: val})
@@ -167,15 +175,20 @@ func Compile(s *snapshot.Snapshot) (*Snapshot, error) {
 			cf.prereqs = append(cf.prereqs, prerequisite{flag: dep, variant: int32(s.Flags[dep.index].Variants.Index(pr.Variant))})
 		}
 		for j, r := range f.Rules {
-			cr := rule{id: r.ID, index: j, serve: compileServe(&r.Serve, vs, f.Key)}
+			cr := rule{id: r.ID, serve: compileServe(&r.Serve, vs, f.Key)}
 			if cr.id == "" {
 				cr.id = r.Name
 			}
-			if r.Segment != "" {
-				cr.segment = segments[r.Segment]
-			}
-			cr.clauses = compileClauses(r.Clauses, segments)
 			cf.rules = append(cf.rules, cr)
+			clauses := compileClauses(r.Clauses, segments)
+			if r.Segment != "" {
+				clauses = []clause{{op: opInSegment, segments: []*segment{segments[r.Segment]}}}
+			}
+			end := int32(len(cf.clauses) + len(clauses) - 1)
+			for _, c := range clauses {
+				c.rule, c.end = int32(j), end
+				cf.clauses = append(cf.clauses, c)
+			}
 		}
 		cf.def = compileServe(&f.Default, vs, f.Key)
 	}
@@ -212,9 +225,9 @@ func compileServe(s *snapshot.Serve, vs snapshot.Variants, flagKey string) serve
 	if salt == "" {
 		salt = flagKey
 	}
-	r := &rollout{state: saltState(salt), bucketBy: s.Rollout.BucketBy}
-	if r.bucketBy == TargetingKeyAttribute {
-		r.bucketBy = ""
+	r := &rollout{state: saltState(salt)}
+	if s.Rollout.BucketBy != TargetingKeyAttribute {
+		r.bucketBy = nameOf(s.Rollout.BucketBy)
 	}
 	var end int64
 	for _, w := range s.Rollout.Weights {
@@ -236,15 +249,16 @@ func compileClauses(cs []snapshot.Clause, segments map[string]*segment) []clause
 
 func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 	cc := clause{
-		attribute: c.Attribute, isKey: c.Attribute == TargetingKeyAttribute,
+		attribute: nameOf(c.Attribute), isKey: c.Attribute == TargetingKeyAttribute,
 		op: opcodes[c.Op], negate: c.Negate, ignoreCase: c.IgnoreCase,
 	}
+	var strs []string
 	for _, raw := range c.Values {
 		switch c.Op {
 		case snapshot.OpEq, snapshot.OpIn:
 			switch x := raw.(type) {
 			case string:
-				cc.strs = append(cc.strs, x)
+				strs = append(strs, x)
 			case bool:
 				cc.bools = append(cc.bools, x)
 			default:
@@ -276,11 +290,21 @@ func compileClause(c *snapshot.Clause, segments map[string]*segment) clause {
 		case snapshot.OpInSegment:
 			cc.segments = append(cc.segments, segments[raw.(string)])
 		default: // contains, starts_with, ends_with
-			cc.strs = append(cc.strs, raw.(string))
+			strs = append(strs, raw.(string))
 		}
 	}
-	if len(cc.strs) > setThreshold && (c.Op == snapshot.OpEq || c.Op == snapshot.OpIn) {
-		cc.strSet = toSet(cc.strs, c.IgnoreCase)
+	cc.strs = strs
+	if len(strs) > setThreshold && cc.op == opEq {
+		cc.strSet = toSet(strs, c.IgnoreCase)
+	}
+	cc.plain = !cc.ignoreCase && (cc.op == opEq && len(strs) > 0 && cc.strSet == nil || cc.op == opStartsWith || cc.op == opEndsWith)
+	for _, s := range strs {
+		cc.plain = cc.plain && len(s) <= maxPatternLen
+	}
+	if cc.plain {
+		for _, s := range strs {
+			cc.patterns = append(cc.patterns, newPattern(cc.op, s))
+		}
 	}
 	return cc
 }
@@ -311,6 +335,35 @@ func (f *Flag) Index() int { return f.index }
 
 // Type returns the flag type.
 func (f *Flag) Type() snapshot.FlagType { return f.typ }
+
+// Kind returns the flag type as a Kind.
+func (f *Flag) Kind() Kind { return f.kind }
+
+// Kind is a flag type as a small integer, so that callers check a flag's type on the
+// evaluation path without comparing type names.
+type Kind uint8
+
+const (
+	KindBoolean Kind = iota + 1
+	KindString
+	KindNumber
+	KindJSON
+)
+
+// KindOf returns the Kind of a flag type, 0 for a type that is not one.
+func KindOf(t snapshot.FlagType) Kind {
+	switch t {
+	case snapshot.TypeBoolean:
+		return KindBoolean
+	case snapshot.TypeString:
+		return KindString
+	case snapshot.TypeNumber:
+		return KindNumber
+	case snapshot.TypeJSON:
+		return KindJSON
+	}
+	return 0
+}
 
 // Version returns the version of the flag's configuration.
 func (f *Flag) Version() int64 { return f.version }

@@ -22,9 +22,11 @@ const (
 
 // value is one attribute value: a string, a number, a boolean or a list of strings. It is
 // kept small because contexts are read on every evaluation and their cache footprint is most
-// of its cost.
+// of its cost; a string carries its words, so that most clauses on it read neither its bytes
+// nor the runtime's comparison.
 type value struct {
 	s    string
+	w    words // of s, for a string
 	f    float64
 	list *[]string
 	kind kind
@@ -32,9 +34,18 @@ type value struct {
 }
 
 type attribute struct {
-	name string
+	name attributeName
 	v    value
 }
+
+// attributeName is an attribute name with its first eight bytes, which with its length decide
+// whether two names are equal when they are at most eight bytes long, as most are.
+type attributeName struct {
+	s    string
+	head uint64
+}
+
+func nameOf(s string) attributeName { return attributeName{s, wordsOf(s).head} }
 
 // Context is an evaluation context: a targeting key plus attributes. Build it once per user or
 // request and reuse it; evaluating does not copy or modify it, and it is safe for concurrent
@@ -65,9 +76,9 @@ func NewContext(targetingKey string, attrs map[string]any) (Context, error) {
 		if err != nil {
 			return Context{}, fmt.Errorf("attribute %q: %w", name, err)
 		}
-		c.attrs = append(c.attrs, attribute{name: name, v: v})
+		c.attrs = append(c.attrs, attribute{name: nameOf(name), v: v})
 	}
-	sort.Slice(c.attrs, func(i, j int) bool { return c.attrs[i].name < c.attrs[j].name })
+	sort.Slice(c.attrs, func(i, j int) bool { return c.attrs[i].name.s < c.attrs[j].name.s })
 	return c, nil
 }
 
@@ -115,13 +126,28 @@ func (c *Context) TargetingKey() string { return c.key }
 // KeyHash returns a well-mixed hash of the targeting key, fixed when the context was built.
 func (c *Context) KeyHash() uint64 { return c.keyHash }
 
-// lookup finds an attribute, or returns nil. A linear scan: contexts are small, most names
-// differ in length so a mismatch costs one comparison, and it is simple enough to inline on the
-// hot path. Callers resolve "targetingKey" themselves.
-func (c *Context) lookup(name string) *value {
-	for i := range c.attrs {
-		if c.attrs[i].name == name {
-			return &c.attrs[i].v
+// lookup finds an attribute, or returns nil. A linear scan: contexts are small, a name of up to
+// eight bytes is compared by its first eight bytes and its length, and the scan is simple
+// enough to inline on the hot path. Callers resolve "targetingKey" themselves.
+func (c *Context) lookup(name attributeName) *value {
+	if len(name.s) > 8 {
+		return c.lookupLong(name.s) // outside the loop below, which then needs no call
+	}
+	attrs := c.attrs
+	for i := range attrs {
+		if attrs[i].name.head == name.head && len(attrs[i].name.s) == len(name.s) {
+			return &attrs[i].v
+		}
+	}
+	return nil
+}
+
+// lookupLong finds an attribute whose name is longer than eight bytes.
+func (c *Context) lookupLong(name string) *value {
+	attrs := c.attrs
+	for i := range attrs {
+		if attrs[i].name.s == name {
+			return &attrs[i].v
 		}
 	}
 	return nil
@@ -130,7 +156,7 @@ func (c *Context) lookup(name string) *value {
 func toValue(raw any) (value, error) {
 	switch x := raw.(type) {
 	case string:
-		return value{kind: kindString, s: x}, nil
+		return value{kind: kindString, s: x, w: wordsOf(x)}, nil
 	case bool:
 		return value{kind: kindBool, b: x}, nil
 	case []string:

@@ -153,23 +153,15 @@ func (f *Flag) Decide(ctx *Context) Decision {
 			return f.off(reasonPrerequisiteFailed)
 		}
 	}
-	for i := range f.rules {
-		r := &f.rules[i]
-		// Written out rather than in a method: this loop is the hot path, and the compiler
-		// inlines neither a rule method nor a clause loop of this size.
-		matched := true
-		if r.segment != nil {
-			matched = r.segment.contains(ctx)
-		} else {
-			for j := range r.clauses {
-				if !r.clauses[j].matches(ctx) {
-					matched = false
-					break
-				}
-			}
+	clauses := f.clauses // a local slice: no reload and no bounds check per clause
+	for i := 0; i < len(clauses); i++ {
+		c := &clauses[i]
+		if !c.matches(ctx) {
+			i = int(c.end) // the rule fails: on to the next one
+			continue
 		}
-		if matched {
-			return r.serve.decide(ctx, int32(i), reasonTargetingMatch)
+		if int(c.end) == i { // the rule's last clause: the rule matches
+			return f.rules[c.rule].serve.decide(ctx, c.rule, reasonTargetingMatch)
 		}
 	}
 	return f.def.decide(ctx, -1, reasonDefault)
@@ -189,7 +181,7 @@ func (s *serve) decide(ctx *Context, rule int32, reason reasonCode) Decision {
 		return Decision{Variant: s.variant, Rule: rule, reason: reason}
 	}
 	unit, ok := ctx.key, ctx.key != ""
-	if ro.bucketBy != "" {
+	if ro.bucketBy.s != "" {
 		v := ctx.lookup(ro.bucketBy)
 		ok = v != nil && v.kind == kindString && v.s != ""
 		if ok {
@@ -237,6 +229,36 @@ func (s *segment) contains(ctx *Context) bool {
 // matches applies the clause. A missing attribute, or one of a type the operator cannot
 // compare, never matches, negated or not; only exists is true under negate for a missing one.
 func (c *clause) matches(ctx *Context) bool {
+	v := ctx.lookup(c.attribute) // nil for the targeting key, which is no attribute
+	if !c.plain || v == nil || v.kind != kindString {
+		return c.matchesOther(ctx, v)
+	}
+	// A plain clause on a string: compare words as the patterns say, with no call, so that
+	// the compiler keeps the loop in registers.
+	s, w := v.s, v.w
+	patterns := c.patterns // a local slice: no reload and no bounds check per pattern
+	for i := range patterns {
+		p := &patterns[i]
+		if len(s) < p.n || len(s) != p.n && !p.anyLonger || w.head&p.mask.head != p.want.head || w.tail&p.mask.tail != p.want.tail {
+			continue
+		}
+		if p.long {
+			at := p.n - 8 // a prefix's last eight bytes, or a suffix's first eight
+			if p.suffix {
+				at = len(s) - p.n
+			}
+			if load64(s[at:]) != p.other {
+				continue
+			}
+		}
+		return !c.negate
+	}
+	return c.negate
+}
+
+// matchesOther applies the clauses that are not plain, or to values that are not strings; v is
+// the attribute, nil when missing.
+func (c *clause) matchesOther(ctx *Context, v *value) bool {
 	if c.op == opInSegment {
 		in := false
 		for _, s := range c.segments {
@@ -247,54 +269,14 @@ func (c *clause) matches(ctx *Context) bool {
 		}
 		return in != c.negate
 	}
-	var v *value
-	switch {
-	case c.isKey:
-		if ctx.key != "" {
-			v = &value{kind: kindString, s: ctx.key} // stays on the stack
-		}
-	default:
-		v = ctx.lookup(c.attribute)
+	if c.isKey && ctx.key != "" {
+		v = &value{kind: kindString, s: ctx.key} // stays on the stack
 	}
 	if c.op == opExists {
 		return (v != nil) != c.negate
 	}
 	if v == nil {
 		return false
-	}
-	// The common case, a string attribute under a case-sensitive string operator, is decided
-	// here without further calls.
-	if v.kind == kindString && !c.ignoreCase && c.strSet == nil {
-		s, matched := v.s, false
-		switch c.op {
-		case opEq:
-			if len(c.strs) == 0 {
-				return false // only number or boolean operands: not comparable
-			}
-			for _, w := range c.strs {
-				if s == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		case opEndsWith:
-			for _, w := range c.strs {
-				if len(s) >= len(w) && s[len(s)-len(w):] == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		case opStartsWith:
-			for _, w := range c.strs {
-				if len(s) >= len(w) && s[:len(w)] == w {
-					matched = true
-					break
-				}
-			}
-			return matched != c.negate
-		}
 	}
 	matched, comparable := c.test(v)
 	return comparable && matched != c.negate

@@ -218,6 +218,53 @@ func TestFirstMatchingRuleWins(t *testing.T) {
 	}
 }
 
+// TestRulesOfSeveralClauses evaluates every combination of three attributes against rules of
+// one to three clauses and a segment rule, each failing at each of its clauses, and compares
+// the rule served with the first rule whose clauses all hold.
+func TestRulesOfSeveralClauses(t *testing.T) {
+	is := func(attr string) snapshot.Clause { return cl(attr, snapshot.OpEq, "1") }
+	isnt := func(attr string) snapshot.Clause { return neg(cl(attr, snapshot.OpEq, "1")) }
+	rules := []snapshot.Rule{
+		{ID: "r0", Clauses: []snapshot.Clause{is("a"), is("b"), is("c")}, Serve: snapshot.Serve{Variant: "r0"}},
+		{ID: "r1", Segment: "c-not-a", Serve: snapshot.Serve{Variant: "r1"}},
+		{ID: "r2", Clauses: []snapshot.Clause{is("a"), isnt("c")}, Serve: snapshot.Serve{Variant: "r2"}},
+		{ID: "r3", Clauses: []snapshot.Clause{is("b")}, Serve: snapshot.Serve{Variant: "r3"}},
+	}
+	holds := []func(a, b, c bool) bool{
+		func(a, b, c bool) bool { return a && b && c },
+		func(a, b, c bool) bool { return c && !a },
+		func(a, b, c bool) bool { return a && !c },
+		func(a, b, c bool) bool { return b },
+	}
+	variants := snapshot.Variants{{Name: "r0", Value: "0"}, {Name: "r1", Value: "1"}, {Name: "r2", Value: "2"}, {Name: "r3", Value: "3"}, {Name: "none", Value: "-"}}
+	cs := mustCompile(t, &snapshot.Snapshot{
+		Segments: []snapshot.Segment{{Key: "c-not-a", Rules: []snapshot.SegmentRule{{Clauses: []snapshot.Clause{is("c"), isnt("a")}}}}},
+		Flags: []snapshot.Flag{{Key: "f", Type: snapshot.TypeString, Variants: variants,
+			Config: snapshot.Config{Enabled: true, Rules: rules, Default: snapshot.Serve{Variant: "none"}}}},
+	})
+	for n := 0; n < 8; n++ {
+		a, b, c := n&1 != 0, n&2 != 0, n&4 != 0
+		attrs := map[string]any{}
+		for name, set := range map[string]bool{"a": a, "b": b, "c": c} {
+			if set {
+				attrs[name] = "1"
+			} else {
+				attrs[name] = "0"
+			}
+		}
+		want := wantResult{variant: "none", reason: eval.ReasonDefault, ruleIndex: -1}
+		for i, h := range holds {
+			if h(a, b, c) {
+				want = wantResult{variant: rules[i].ID, reason: eval.ReasonTargetingMatch, ruleIndex: i, ruleID: rules[i].ID}
+				break
+			}
+		}
+		t.Run(fmt.Sprint(attrs), func(t *testing.T) {
+			checkResult(t, cs.Evaluate("f", mustContext(t, "u1", attrs)), want)
+		})
+	}
+}
+
 func TestSplitAndDefault(t *testing.T) {
 	s := &snapshot.Snapshot{Flags: []snapshot.Flag{
 		boolFlag("rule-rollout-on", snapshot.Rule{ID: "r", Clauses: []snapshot.Clause{cl("plan", snapshot.OpEq, "pro")}, Serve: rollout("on", 100, "off", 0)}),
@@ -523,8 +570,19 @@ func TestSnapshotAccessors(t *testing.T) {
 		}
 	}
 	b := list[1]
-	if b.Type() != snapshot.TypeString || b.Version() != 2 || b.VariantCount() != 3 || b.VariantName(2) != "z" {
-		t.Errorf("flag b: type %s version %d variants %d last %q", b.Type(), b.Version(), b.VariantCount(), b.VariantName(2))
+	if b.Type() != snapshot.TypeString || b.Kind() != eval.KindString || b.Version() != 2 || b.VariantCount() != 3 || b.VariantName(2) != "z" {
+		t.Errorf("flag b: type %s (kind %d) version %d variants %d last %q", b.Type(), b.Kind(), b.Version(), b.VariantCount(), b.VariantName(2))
+	}
+	kinds := map[eval.Kind]snapshot.FlagType{}
+	for _, typ := range snapshot.FlagTypes {
+		k := eval.KindOf(typ)
+		if other, seen := kinds[k]; k == 0 || seen {
+			t.Errorf("KindOf(%s) = %d, which is zero or also the kind of %s", typ, k, other)
+		}
+		kinds[k] = typ
+	}
+	if k := eval.KindOf("bogus"); k != 0 {
+		t.Errorf("KindOf(bogus) = %d, want 0", k)
 	}
 	got := b.Evaluate(mustContext(t, "u", nil))
 	if got.Variant != "y" || got.VariantIndex != 1 || got.Value != "Y" {
