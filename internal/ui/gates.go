@@ -70,12 +70,9 @@ func (u *UI) showGates(w http.ResponseWriter, r *http.Request, status int, form 
 
 // createGate creates a gate from its YAML or JSON definition in the page's environment.
 func (u *UI) createGate(w http.ResponseWriter, r *http.Request) error {
-	pd, err := u.projectPage(r, "gates", "Release gates")
+	pd, err := u.envPage(r, "gates", "Release gates")
 	if err != nil {
 		return err
-	}
-	if pd.Env == "" {
-		return domain.FieldErrorf("env", "the project has no environment yet")
 	}
 	form := gateForm{Definition: r.PostFormValue("definition")}
 	g, err := gate.Parse([]byte(form.Definition))
@@ -142,6 +139,31 @@ func (c checkedCell) ValueText() string   { return metricValue(c.Metric, c.Value
 func (c checkedCell) WarningText() string { return metricValue(c.Metric, c.Warning) }
 func (c checkedCell) FailText() string    { return metricValue(c.Metric, c.Fail) }
 
+// Thresholds says when the objective warns and fails, by the thresholds of its latest
+// evaluation (learned ones included) or, before any, its static ones: "warn above 180 ms,
+// fail above 250 ms".
+func (o objectiveRow) Thresholds() string {
+	warn, fail := o.Warning, o.Fail
+	if o.Applied != nil {
+		warn, fail = o.Applied.Warning, o.Applied.Fail
+	}
+	side := " above "
+	if o.Direction == "min" {
+		side = " below "
+	}
+	var parts []string
+	if warn != nil {
+		parts = append(parts, "warn"+side+metricValue(o.Metric, warn))
+	}
+	if fail != nil {
+		parts = append(parts, "fail"+side+metricValue(o.Metric, fail))
+	}
+	if len(parts) == 0 {
+		return "thresholds still to learn"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // WarningText and FailText write an objective's static thresholds.
 func (o objectiveRow) WarningText() string { return metricValue(o.Metric, o.Warning) }
 func (o objectiveRow) FailText() string    { return metricValue(o.Metric, o.Fail) }
@@ -177,12 +199,9 @@ func (u *UI) gate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (u *UI) gateContext(r *http.Request) (pageData, service.GateView, error) {
-	pd, err := u.projectPage(r, "gates", "Release gate")
+	pd, err := u.envPage(r, "gates", "Release gate")
 	if err != nil {
 		return pd, service.GateView{}, err
-	}
-	if pd.Env == "" {
-		return pd, service.GateView{}, domain.FieldErrorf("env", "the project has no environment yet")
 	}
 	v, err := u.svc.GetGate(r.Context(), pd.Project, pd.Env, r.PathValue("gate"))
 	pd.Title = "Gate " + v.Key + " in " + pd.Env

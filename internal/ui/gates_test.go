@@ -80,7 +80,7 @@ func TestGatePages(t *testing.T) {
 		t.Errorf("created %+v", g.Gate)
 	}
 	list := b.get("/p/shop/gates?env=production")
-	if !strings.Contains(list.body, `<tr id="gate-checkout-slo">`) || !strings.Contains(list.body, "never evaluated") || !strings.Contains(list.body, "fail 5.00 %") {
+	if !strings.Contains(list.body, `<tr id="gate-checkout-slo">`) || !strings.Contains(list.body, "never evaluated") || !strings.Contains(list.body, "<code>error_rate</code>, fail above 5.00 %") {
 		t.Errorf("the gate list lacks the new gate:\n%s", list.body)
 	}
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,33 +158,11 @@ func (d decisionView) Actor() string {
 	if d.RolloutDecision.Actor.Kind == "autopilot" {
 		return "the autopilot"
 	}
-	return cmpOr(d.RolloutDecision.Actor.Name, d.RolloutDecision.Actor.ID, d.RolloutDecision.Actor.Kind)
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func (u *UI) rolloutContext(r *http.Request) (pageData, domain.Flag, error) {
-	pd, err := u.projectPage(r, "rollouts", "Rollout")
-	if err != nil {
-		return pd, domain.Flag{}, err
-	}
-	if pd.Env == "" {
-		return pd, domain.Flag{}, domain.FieldErrorf("env", "the project has no environment yet")
-	}
-	f, err := u.svc.GetFlag(r.Context(), pd.Project, r.PathValue("flag"))
-	pd.Title = "Rollout of " + f.Key + " in " + pd.Env
-	return pd, f, err
+	return cmp.Or(d.RolloutDecision.Actor.Name, d.RolloutDecision.Actor.ID, d.RolloutDecision.Actor.Kind)
 }
 
 func (u *UI) rollout(w http.ResponseWriter, r *http.Request) error {
-	pd, f, err := u.rolloutContext(r)
+	pd, f, err := u.flagContext(r, "rollouts", "Rollout")
 	if err != nil {
 		return err
 	}
@@ -213,12 +192,12 @@ func (u *UI) showRollout(w http.ResponseWriter, r *http.Request, status int, pd 
 
 func (u *UI) rolloutView(r *http.Request, ro domain.Rollout) (rolloutView, error) {
 	v := rolloutView{Rollout: ro, Why: describeReason(ro.Reason)}
-	plan, err := planOf(ro)
+	engine, err := service.EngineOf(ro)
 	if err != nil {
 		return v, err
 	}
-	v.Plan = plan
-	for i, s := range plan.Steps {
+	v.Plan = engine.Plan()
+	for i, s := range v.Plan.Steps {
 		st := "next"
 		switch {
 		case i < ro.Step || ro.Status == domain.RolloutCompleted:
@@ -229,10 +208,6 @@ func (u *UI) rolloutView(r *http.Request, ro domain.Rollout) (rolloutView, error
 			st = "now"
 		}
 		v.Steps = append(v.Steps, stepView{Share: s, State: st})
-	}
-	engine, err := service.EngineOf(ro)
-	if err != nil {
-		return v, err
 	}
 	decisions, err := u.svc.ListRolloutDecisions(r.Context(), ro.Project, ro.Flag, ro.Environment, decisionsShown)
 	if err != nil {
@@ -258,7 +233,7 @@ func (u *UI) rolloutView(r *http.Request, ro domain.Rollout) (rolloutView, error
 		}
 		v.Decisions = append(v.Decisions, dv)
 	}
-	v.Charts, err = u.rolloutCharts(r.Context(), ro, plan, v.Decisions)
+	v.Charts, err = u.rolloutCharts(r.Context(), ro, v.Plan, v.Decisions)
 	return v, err
 }
 
@@ -523,7 +498,7 @@ func startField(field string, guardrails []rollout.Guardrail) string {
 }
 
 func (u *UI) startRollout(w http.ResponseWriter, r *http.Request) error {
-	pd, f, err := u.rolloutContext(r)
+	pd, f, err := u.flagContext(r, "rollouts", "Rollout")
 	if err != nil {
 		return err
 	}
@@ -563,7 +538,7 @@ var rolloutActions = map[service.RolloutAction]string{
 }
 
 func (u *UI) controlRollout(w http.ResponseWriter, r *http.Request) error {
-	pd, f, err := u.rolloutContext(r)
+	pd, f, err := u.flagContext(r, "rollouts", "Rollout")
 	if err != nil {
 		return err
 	}

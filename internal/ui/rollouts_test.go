@@ -315,7 +315,7 @@ func TestRolloutPageShowsTheGuardrailsAndDecisions(t *testing.T) {
 	list := b.get("/p/shop/rollouts?env=production")
 	ended := list.body[strings.Index(list.body, `id="ended-rollouts"`):]
 	if list.status != http.StatusOK || !strings.Contains(ended, `href="/p/shop/flags/new-checkout/rollout?env=production"`) ||
-		!strings.Contains(ended, `<span class="action action-rollback">rollback</span>`) || !strings.Contains(ended, "critical:error_rate") {
+		!strings.Contains(ended, `<td class="last-decision action-rollback">`) || !strings.Contains(ended, "critical:error_rate") {
 		t.Errorf("the rollouts page does not list the ended rollout with its last decision:\n%s", list.body)
 	}
 	if !strings.Contains(list.body, "No rollout is running in production") {
