@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/flagpilot/flagpilot/internal/domain"
+	"github.com/flagpilot/flagpilot/internal/gate"
 )
 
 func gateCommands() []command {
@@ -76,24 +73,14 @@ func runGateCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return c.finish(out, err, func(w io.Writer) { printTable(w, []domain.Gate{out}, gateColumns...) })
 }
 
-// readGate reads a gate from YAML or JSON (YAML is a superset), refusing unknown fields.
+// readGate reads a gate from a YAML or JSON file.
 func readGate(file string) (domain.Gate, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return domain.Gate{}, err
 	}
-	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
-	}
-	asJSON, err := json.Marshal(doc)
+	g, err := gate.Parse(data)
 	if err != nil {
-		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(asJSON))
-	dec.DisallowUnknownFields()
-	var g domain.Gate
-	if err := dec.Decode(&g); err != nil {
 		return domain.Gate{}, fmt.Errorf("%s: %w", file, err)
 	}
 	return g, nil

@@ -19,10 +19,14 @@ import (
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
-// Bounds of a series.
+// Bounds of a series. Telemetry windows can be as short as a second (rollouts run on
+// one-second ticks), so a series may be that fine; without a step asked for, points are a
+// minute or longer (DefaultStep).
 const (
-	MinStep   = time.Minute
+	MinStep   = time.Second
 	MaxPoints = 2000
+	// defaultMinStep is the step of DefaultStep over ranges short enough for MaxPoints.
+	defaultMinStep = time.Minute
 )
 
 // SeriesQuery selects a series.
@@ -49,7 +53,7 @@ func (q SeriesQuery) Validate() error {
 		return domain.FieldErrorf("step", "expected whole seconds, at least %s; got %s", MinStep, q.Step)
 	case points(q.From, q.To, q.Step) > MaxPoints:
 		return domain.FieldErrorf("step", "%s over %s makes %d points, more than %d: use a step of at least %s",
-			q.Step, q.To.Sub(q.From), points(q.From, q.To, q.Step), MaxPoints, DefaultStep(q.From, q.To))
+			q.Step, q.To.Sub(q.From), points(q.From, q.To, q.Step), MaxPoints, leastStep(q.From, q.To))
 	case len(q.Metric) > 0 && q.Metric[0] == '$':
 		return domain.FieldErrorf("metric", "expected a tracked metric's name; names starting with $ are built in, got %q", q.Metric)
 	}
@@ -64,14 +68,20 @@ func CheckRange(from, to time.Time) error {
 	return nil
 }
 
-// DefaultStep is the step of a series over [from, to) when none is asked for: MinStep, or the
+// DefaultStep is the step of a series over [from, to) when none is asked for: a minute, or the
 // shortest whole number of minutes that keeps the series within MaxPoints.
 func DefaultStep(from, to time.Time) time.Duration {
-	step := MinStep
+	step := defaultMinStep
 	if n := points(from, to, step); n > MaxPoints {
 		step *= time.Duration((n + MaxPoints - 1) / MaxPoints)
 	}
 	return step
+}
+
+// leastStep is the shortest whole-second step that keeps a series over [from, to) within
+// MaxPoints.
+func leastStep(from, to time.Time) time.Duration {
+	return max(MinStep, time.Duration((points(from, to, time.Second)+MaxPoints-1)/MaxPoints)*time.Second)
 }
 
 // points is the number of steps that cover [from, to).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,34 @@ func TestSeriesWithoutTrackedMetricOrData(t *testing.T) {
 	}
 }
 
+func TestSeriesOfOneSecondWindows(t *testing.T) {
+	const req = telemetry.RequestMetric
+	second := func(variant string, s int) domain.TelemetryKey {
+		k := key(variant, 1, req, 0)
+		k.Window, k.Resolution = t0.Add(time.Duration(s)*time.Second), time.Second
+		return k
+	}
+	aggs := []domain.TelemetryAggregate{
+		testenv.Observations(second("on", 0), 1, 10, 20),
+		testenv.Observations(second("on", 1), 0, 30),
+		testenv.Observations(second("on", 3), 2, 40, 50),
+	}
+	s, err := BuildSeries(aggs, SeriesQuery{From: t0, To: t0.Add(4 * time.Second), Step: time.Second, Variants: []string{"on"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests []int64
+	for _, p := range s.Variants[0].Points {
+		requests = append(requests, p.Requests)
+	}
+	if s.StepSeconds != 1 || !slices.Equal(requests, []int64{2, 1, 0, 2}) {
+		t.Errorf("one-second series: step %d s, requests per point %v; want 1 s and [2 1 0 2]", s.StepSeconds, requests)
+	}
+	if p := s.Variants[0].Points[3]; p.ErrorRate == nil || *p.ErrorRate != 1 {
+		t.Errorf("fourth second: %+v, want an error rate of 1", p.Stats)
+	}
+}
+
 func TestSeriesQueryValidation(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -130,9 +159,10 @@ func TestSeriesQueryValidation(t *testing.T) {
 	}{
 		{"empty range", SeriesQuery{From: t0, To: t0, Step: time.Minute}, "from", "must be before to"},
 		{"reversed range", SeriesQuery{From: t0, To: t0.Add(-time.Hour), Step: time.Minute}, "from", "must be before to"},
-		{"short step", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: 30 * time.Second}, "step", "at least 1m0s"},
+		{"short step", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: 500 * time.Millisecond}, "step", "at least 1s"},
 		{"fractional step", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: 90*time.Second + time.Millisecond}, "step", "whole seconds"},
-		{"too many points", SeriesQuery{From: t0, To: t0.Add(48 * time.Hour), Step: time.Minute}, "step", "2880 points, more than 2000: use a step of at least 2m0s"},
+		{"too many one-second points", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: time.Second}, "step", "3600 points, more than 2000: use a step of at least 2s"},
+		{"too many points", SeriesQuery{From: t0, To: t0.Add(48 * time.Hour), Step: time.Minute}, "step", "2880 points, more than 2000: use a step of at least 1m27s"},
 		{"built-in metric", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: time.Minute, Metric: "$request"}, "metric", "built in"},
 	}
 	for _, tc := range tests {

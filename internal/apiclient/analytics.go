@@ -33,7 +33,7 @@ func (r TimeRange) values() url.Values {
 // MetricsQuery selects a flag's telemetry series.
 type MetricsQuery struct {
 	TimeRange
-	// Step is the length of a point: at least a minute, at most 2000 points; 0 takes the
+	// Step is the length of a point: whole seconds, at least one, at most 2000 points; 0 takes the
 	// server's default (a minute, or longer when the range needs it).
 	Step time.Duration
 	// Metric names a tracked metric to report besides exposures and requests.

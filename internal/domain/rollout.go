@@ -73,6 +73,9 @@ type RolloutStore interface {
 	GetRollout(ctx context.Context, project, flag, env string) (Rollout, error)
 	// ListLiveRollouts returns the running and paused rollouts of every project.
 	ListLiveRollouts(ctx context.Context) ([]Rollout, error)
+	// ListRollouts returns the rollouts of an environment, one per flag (its latest), most
+	// recently started first.
+	ListRollouts(ctx context.Context, project, env string) ([]Rollout, error)
 	// ListRolloutDecisions returns a rollout's decisions, newest first, at most limit.
 	ListRolloutDecisions(ctx context.Context, project, flag, env string, limit int) ([]RolloutDecision, error)
 }

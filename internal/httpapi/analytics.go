@@ -19,7 +19,7 @@ var (
 		{"to", "string", "end, exclusive: an RFC 3339 time, or a duration before now (default: now)"},
 	}
 	metricsQuery = slices.Concat(rangeQuery, []param{
-		{"step", "string", "the length of a point, such as 1m or 1h: at least 1m, at most 2000 points (default 1m, longer when the range needs it)"},
+		{"step", "string", "the length of a point, such as 10s, 1m or 1h: whole seconds, at least 1s, at most 2000 points (default 1m, longer when the range needs it)"},
 		{"metric", "string", "a tracked metric to report besides exposures and requests"},
 	})
 )

@@ -316,7 +316,7 @@ func (e *Engine) Decide(now time.Time) Decision {
 		return decide(Rollback, "circuit_breaker", ErrorRate, 0)
 	}
 	for _, ev := range d.Evidence {
-		if !isSuccess(ev.Metric) && ev.LogECritical >= math.Log(1/e.alpha(ev.Metric)) {
+		if th := e.Thresholds(ev.Metric); th.Critical > 0 && ev.LogECritical >= math.Log(th.Critical) {
 			return decide(Rollback, "critical:"+string(ev.Metric), ev.Metric, ev.LogECritical)
 		}
 	}
@@ -329,11 +329,8 @@ func (e *Engine) Decide(now time.Time) Decision {
 	if st.QuietWindows >= quietWindowsPause {
 		return decide(Pause, "no_traffic", "", 0)
 	}
-	warning := math.Log(1 / e.plan.AlphaWarning)
 	for _, ev := range d.Evidence {
-		// Slow requests are few: a warning on them alone would hold healthy rollouts often,
-		// so the tail test only ever rolls back.
-		if ev.Metric != LatencyTail && !isSuccess(ev.Metric) && ev.LogEWarning >= warning {
+		if th := e.Thresholds(ev.Metric); th.Warning > 0 && ev.LogEWarning >= math.Log(th.Warning) {
 			if st.WarnSince.IsZero() {
 				st.WarnSince = now
 			}
@@ -369,7 +366,7 @@ func (e *Engine) nonInferior(ev []Evidence) bool {
 		return false
 	}
 	for _, x := range ev {
-		if x.Metric != LatencyTail && !isSuccess(x.Metric) && x.LogENonInferiority < math.Log(advanceThreshold) {
+		if th := e.Thresholds(x.Metric); th.NonInferiority > 0 && x.LogENonInferiority < math.Log(th.NonInferiority) {
 			return false
 		}
 	}
@@ -505,6 +502,27 @@ func criticalLevels(p Plan) map[Metric]float64 {
 		}
 	}
 	return levels
+}
+
+// Thresholds are the e-values at which a guardrail's tests act, to read its Evidence against:
+// exp(LogECritical) ≥ Critical rolls back, exp(LogEWarning) ≥ Warning holds the step, and
+// exp(LogENonInferiority) ≥ NonInferiority on every guardrail lets the step advance. A zero
+// threshold means that test never acts on the metric.
+type Thresholds struct {
+	Critical, Warning, NonInferiority float64
+}
+
+// Thresholds returns the thresholds of a metric's tests. Slow requests are few, so a warning or
+// a missing proof of non-inferiority on them alone would hold healthy rollouts often: the tail
+// test only ever rolls back. The success metric is reported, never acted on.
+func (e *Engine) Thresholds(m Metric) Thresholds {
+	switch {
+	case isSuccess(m):
+		return Thresholds{}
+	case m == LatencyTail:
+		return Thresholds{Critical: 1 / e.alpha(m)}
+	}
+	return Thresholds{Critical: 1 / e.alpha(m), Warning: 1 / e.plan.AlphaWarning, NonInferiority: advanceThreshold}
 }
 
 // alpha is the level a guardrail's rollback test is held to. Latency's level is split 60/40

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -222,9 +223,33 @@ func TestPlanValidationNamesTheField(t *testing.T) {
 		{Plan{Holdback: 50}, "holdback"},
 	} {
 		_, err := New(tc.plan, t0)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("New(%+v) = %v, want an error naming %q", tc.plan, err, tc.want)
+		field, _, _ := strings.Cut(tc.want, ":")
+		var pe *PlanError
+		if !errors.As(err, &pe) || pe.Field != field || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want a PlanError of field %s saying %q", tc.plan, err, field, tc.want)
 		}
+	}
+}
+
+func TestThresholdsSplitTheCriticalLevelOverTheGuardrails(t *testing.T) {
+	e, err := New(Plan{AlphaCritical: 0.01, AlphaWarning: 0.05}, t0) // error_rate and latency
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(got, want float64) bool { return math.Abs(got-want) < 1e-9*want }
+	if th := e.Thresholds(ErrorRate); !near(th.Critical, 200) || !near(th.Warning, 20) || th.NonInferiority != 20 {
+		t.Errorf("error_rate thresholds %+v, want rollback at 200 (0.01 over two guardrails), warning and advance at 20", th)
+	}
+	// Once the slow-tail test runs, latency's share of the level is split 60/40 with it.
+	e.SetTailThreshold(250)
+	if th := e.Thresholds(Latency); !near(th.Critical, 1/(0.6*0.005)) {
+		t.Errorf("latency critical threshold %v, want %v", th.Critical, 1/(0.6*0.005))
+	}
+	if th := e.Thresholds(LatencyTail); !near(th.Critical, 1/(0.4*0.005)) || th.Warning != 0 || th.NonInferiority != 0 {
+		t.Errorf("slow-tail thresholds %+v, want only a rollback threshold at %v", th, 1/(0.4*0.005))
+	}
+	if th := e.Thresholds("success:checkout"); th != (Thresholds{}) {
+		t.Errorf("success metric thresholds %+v, want none: it never acts", th)
 	}
 }
 

@@ -158,70 +158,82 @@ func (p Plan) WithDefaults() Plan {
 	return p
 }
 
-// Validate reports the first invalid field of a plan (after WithDefaults), naming it.
+// PlanError is a plan's invalid field: Field is its path in the plan ("steps[1]",
+// "guardrails[0].tolerance").
+type PlanError struct {
+	Field, Message string
+}
+
+func (e *PlanError) Error() string { return e.Field + ": " + e.Message }
+
+func planErrorf(field, format string, args ...any) *PlanError {
+	return &PlanError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Validate reports the first invalid field of a plan (after WithDefaults) as a *PlanError.
 func (p Plan) Validate() error {
 	for i, s := range p.Steps {
 		if !(s > 0 && s <= 100) || math.IsNaN(s) {
-			return fmt.Errorf("steps[%d]: %v is not a percentage in (0, 100]", i, s)
+			return planErrorf(fmt.Sprintf("steps[%d]", i), "%v is not a percentage in (0, 100]", s)
 		}
 		if i > 0 && s <= p.Steps[i-1] {
-			return fmt.Errorf("steps[%d]: %v does not increase on the previous step %v", i, s, p.Steps[i-1])
+			return planErrorf(fmt.Sprintf("steps[%d]", i), "%v does not increase on the previous step %v", s, p.Steps[i-1])
 		}
 	}
 	if len(p.Steps) == 0 || p.Steps[len(p.Steps)-1] != 100 {
-		return fmt.Errorf("steps: the last step must be 100")
+		return planErrorf("steps", "the last step must be 100")
 	}
 	switch {
 	case p.Tick.D() < time.Second:
-		return fmt.Errorf("tick: %v is shorter than one second", p.Tick)
+		return planErrorf("tick", "%v is shorter than one second", p.Tick)
 	case p.MinSoak < p.Tick:
-		return fmt.Errorf("minSoak: %v is shorter than the tick %v", p.MinSoak, p.Tick)
+		return planErrorf("minSoak", "%v is shorter than the tick %v", p.MinSoak, p.Tick)
 	case p.StepCap < p.MinSoak:
-		return fmt.Errorf("stepCap: %v is shorter than minSoak %v", p.StepCap, p.MinSoak)
+		return planErrorf("stepCap", "%v is shorter than minSoak %v", p.StepCap, p.MinSoak)
 	case p.Inconclusive != AdvanceWhenInconclusive && p.Inconclusive != WaitWhenInconclusive:
-		return fmt.Errorf("inconclusive: %q is not one of advance, wait", p.Inconclusive)
+		return planErrorf("inconclusive", "%q is not one of advance, wait", p.Inconclusive)
 	case !(p.AlphaCritical > 0 && p.AlphaCritical < 0.5):
-		return fmt.Errorf("alphaCritical: %v is not in (0, 0.5)", p.AlphaCritical)
+		return planErrorf("alphaCritical", "%v is not in (0, 0.5)", p.AlphaCritical)
 	case !(p.AlphaWarning > 0 && p.AlphaWarning < 0.5):
-		return fmt.Errorf("alphaWarning: %v is not in (0, 0.5)", p.AlphaWarning)
+		return planErrorf("alphaWarning", "%v is not in (0, 0.5)", p.AlphaWarning)
 	case p.WarningHold < 0:
-		return fmt.Errorf("warningHold: %v is negative", p.WarningHold)
+		return planErrorf("warningHold", "%v is negative", p.WarningHold)
 	case !(p.Holdback >= 0 && p.Holdback <= 20):
-		return fmt.Errorf("holdback: %v is not a percentage in [0, 20]", p.Holdback)
+		return planErrorf("holdback", "%v is not a percentage in [0, 20]", p.Holdback)
 	case p.Success != nil && p.Success.Event == "":
-		return fmt.Errorf("success.event: required")
+		return planErrorf("success.event", "required")
 	case p.Success != nil && !(p.Success.MDE >= 0 && p.Success.MDE < 1):
-		return fmt.Errorf("success.mde: %v is not a relative lift in (0, 1)", p.Success.MDE)
+		return planErrorf("success.mde", "%v is not a relative lift in (0, 1)", p.Success.MDE)
 	}
 	seen := map[Guardrail]bool{}
 	for i, g := range p.Guardrails {
 		if g.Metric != ErrorRate && g.Metric != Latency && g.Metric != Conversion {
-			return fmt.Errorf("guardrails[%d].metric: %q is not one of error_rate, latency, conversion", i, g.Metric)
+			return planErrorf(fmt.Sprintf("guardrails[%d].metric", i), "%q is not one of error_rate, latency, conversion", g.Metric)
 		}
 		if (g.Metric == Conversion) != (g.Event != "") {
-			return fmt.Errorf("guardrails[%d].event: a conversion guardrail, and only one, names its tracked event", i)
+			return planErrorf(fmt.Sprintf("guardrails[%d].event", i), "a conversion guardrail, and only one, names its tracked event")
 		}
 		if seen[Guardrail{Metric: g.Metric, Event: g.Event}] {
-			return fmt.Errorf("guardrails[%d].metric: %q appears twice", i, g.Metric)
+			return planErrorf(fmt.Sprintf("guardrails[%d].metric", i), "%q appears twice", g.Metric)
 		}
 		seen[Guardrail{Metric: g.Metric, Event: g.Event}] = true
 		if g.Metric == Conversion && g.Tolerance >= 1 {
-			return fmt.Errorf("guardrails[%d].tolerance: %v is not a relative drop in [0, 1)", i, g.Tolerance)
+			return planErrorf(fmt.Sprintf("guardrails[%d].tolerance", i), "%v is not a relative drop in [0, 1)", g.Tolerance)
 		}
 		if !(g.Tolerance >= 0 && g.Tolerance < 10) {
-			return fmt.Errorf("guardrails[%d].tolerance: %v is not in [0, 10)", i, g.Tolerance)
+			return planErrorf(fmt.Sprintf("guardrails[%d].tolerance", i), "%v is not in [0, 10)", g.Tolerance)
 		}
 		if !(g.Margin > g.Tolerance && g.Margin < 10) {
-			return fmt.Errorf("guardrails[%d].margin: %v must exceed the tolerance %v (and be under 10)", i, g.Margin, g.Tolerance)
+			return planErrorf(fmt.Sprintf("guardrails[%d].margin", i), "%v must exceed the tolerance %v (and be under 10)", g.Margin, g.Tolerance)
 		}
 		if !(g.Alpha >= 0 && g.Alpha < 0.5) {
-			return fmt.Errorf("guardrails[%d].alpha: %v is not a level in (0, 0.5), or 0 to share alphaCritical", i, g.Alpha)
+			return planErrorf(fmt.Sprintf("guardrails[%d].alpha", i), "%v is not a level in (0, 0.5), or 0 to share alphaCritical", g.Alpha)
 		}
 		if g.MDE != 0 && g.Metric != Conversion {
-			return fmt.Errorf("guardrails[%d].mde: only a conversion guardrail takes a minimum detectable effect", i)
+			return planErrorf(fmt.Sprintf("guardrails[%d].mde", i), "only a conversion guardrail takes a minimum detectable effect")
 		}
 		if g.Metric == Conversion && !(g.MDE > 0 && g.MDE < 1) {
-			return fmt.Errorf("guardrails[%d].mde: %v is not a relative drop in (0, 1)", i, g.MDE)
+			return planErrorf(fmt.Sprintf("guardrails[%d].mde", i), "%v is not a relative drop in (0, 1)", g.MDE)
 		}
 	}
 	return nil

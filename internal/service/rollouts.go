@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/flagpilot/flagpilot/internal/auth"
 	"github.com/flagpilot/flagpilot/internal/domain"
@@ -42,6 +44,54 @@ func (s *Service) GetRollout(ctx context.Context, project, flag, env string) (do
 	return s.store.GetRollout(ctx, project, flag, env)
 }
 
+// RolloutSummary is a rollout with its latest decision, nil when it has none yet.
+type RolloutSummary struct {
+	domain.Rollout
+	LastDecision *domain.RolloutDecision `json:"lastDecision,omitempty"`
+}
+
+// ListRollouts returns an environment's rollouts, one per flag that had any: the live ones, then
+// at most ended of those that have ended, each group newest first.
+func (s *Service) ListRollouts(ctx context.Context, project, env string, ended int) ([]RolloutSummary, error) {
+	if _, err := s.store.GetEnvironment(ctx, project, env); err != nil {
+		return nil, err
+	}
+	all, err := s.store.ListRollouts(ctx, project, env)
+	if err != nil {
+		return nil, err
+	}
+	// Live ones first; the store's order (newest first) holds within each group.
+	slices.SortStableFunc(all, func(a, b domain.Rollout) int {
+		switch {
+		case a.Live() == b.Live():
+			return 0
+		case a.Live():
+			return -1
+		}
+		return 1
+	})
+	out := make([]RolloutSummary, 0, len(all))
+	for _, r := range all {
+		if !r.Live() {
+			if ended == 0 {
+				break
+			}
+			ended--
+		}
+		sum := RolloutSummary{Rollout: r}
+		last, err := s.store.ListRolloutDecisions(ctx, project, r.Flag, env, 1)
+		if err != nil {
+			return nil, err
+		}
+		// Decisions are kept by flag and environment: the latest may be an earlier rollout's.
+		if len(last) == 1 && !last[0].Time.Before(r.StartedAt) {
+			sum.LastDecision = &last[0]
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
 // ListRolloutDecisions returns a rollout's decisions, newest first.
 func (s *Service) ListRolloutDecisions(ctx context.Context, project, flag, env string, limit int) ([]domain.RolloutDecision, error) {
 	if _, err := s.store.GetRollout(ctx, project, flag, env); err != nil {
@@ -73,8 +123,12 @@ func (s *Service) StartRollout(ctx context.Context, project, flag, env string, s
 		}
 		plan := spec.Plan.WithDefaults()
 		engine, err := rollout.New(plan, t.now)
+		var pe *rollout.PlanError
+		if errors.As(err, &pe) {
+			return domain.FieldErrorf("plan."+pe.Field, "%s", pe.Message)
+		}
 		if err != nil {
-			return domain.FieldErrorf("plan", "%v", err)
+			return err
 		}
 		if cur, err := t.GetRollout(t.ctx, project, flag, env); err == nil && cur.Live() {
 			return domain.Errorf(domain.CodeConflict, "a rollout of %s in %s is already %s; abort it first", flag, env, cur.Status)

@@ -45,6 +45,27 @@ func (u *UI) projectPage(r *http.Request, nav, title string) (pageData, error) {
 	return pd, nil
 }
 
+// envPage is projectPage for a page about one environment, which the project must have.
+func (u *UI) envPage(r *http.Request, nav, title string) (pageData, error) {
+	pd, err := u.projectPage(r, nav, title)
+	if err == nil && pd.Env == "" {
+		err = domain.FieldErrorf("env", "the project has no environment yet")
+	}
+	return pd, err
+}
+
+// flagContext is envPage for a page about the flag in the request's path, titled
+// "<what> of <flag> in <environment>".
+func (u *UI) flagContext(r *http.Request, nav, what string) (pageData, domain.Flag, error) {
+	pd, err := u.envPage(r, nav, what)
+	if err != nil {
+		return pd, domain.Flag{}, err
+	}
+	f, err := u.svc.GetFlag(r.Context(), pd.Project, r.PathValue("flag"))
+	pd.Title = what + " of " + f.Key + " in " + pd.Env
+	return pd, f, err
+}
+
 // home sends people to the flags of the first project, or to the project list when there is
 // none yet.
 func (u *UI) home(w http.ResponseWriter, r *http.Request) error {

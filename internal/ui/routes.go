@@ -11,6 +11,7 @@ const (
 const (
 	projectPath = "/p/{project}"
 	flagPath    = projectPath + "/flags/{flag}"
+	gatePath    = projectPath + "/gates/{gate}"
 )
 
 // routes lists every page and form action. Reading needs a session (viewer); the role of a
@@ -34,5 +35,16 @@ func (u *UI) routes() []route {
 		{method: "POST", path: flagPath + "/toggle", role: editor, handler: (*UI).toggle},
 		{method: "GET", path: flagPath + "/targeting", role: viewer, handler: (*UI).targeting},
 		{method: "POST", path: flagPath + "/targeting", role: editor, handler: (*UI).saveTargeting},
+
+		{method: "GET", path: projectPath + "/rollouts", role: viewer, handler: (*UI).rollouts},
+		{method: "GET", path: flagPath + "/rollout", role: viewer, handler: (*UI).rollout},
+		{method: "POST", path: flagPath + "/rollout", role: editor, handler: (*UI).startRollout},
+		{method: "POST", path: flagPath + "/rollout/{action}", role: editor, handler: (*UI).controlRollout},
+
+		{method: "GET", path: projectPath + "/gates", role: viewer, handler: (*UI).gates},
+		{method: "POST", path: projectPath + "/gates", role: editor, handler: (*UI).createGate},
+		{method: "GET", path: gatePath, role: viewer, handler: (*UI).gate},
+		{method: "POST", path: gatePath + "/evaluate", role: editor, handler: (*UI).evaluateGate},
+		{method: "POST", path: gatePath + "/delete", role: editor, handler: (*UI).deleteGate},
 	}
 }

@@ -101,7 +101,7 @@ type weightForm struct {
 }
 
 func (u *UI) targeting(w http.ResponseWriter, r *http.Request) error {
-	pd, f, err := u.targetingContext(r)
+	pd, f, err := u.flagContext(r, "flags", "Targeting")
 	if err != nil {
 		return err
 	}
@@ -110,19 +110,6 @@ func (u *UI) targeting(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return u.showTargeting(w, r, http.StatusOK, pd, targetingPage{Flag: f, Form: formFromConfig(f, c)})
-}
-
-func (u *UI) targetingContext(r *http.Request) (pageData, domain.Flag, error) {
-	pd, err := u.projectPage(r, "flags", "Targeting")
-	if err != nil {
-		return pd, domain.Flag{}, err
-	}
-	if pd.Env == "" {
-		return pd, domain.Flag{}, domain.FieldErrorf("env", "the project has no environment yet")
-	}
-	f, err := u.svc.GetFlag(r.Context(), pd.Project, r.PathValue("flag"))
-	pd.Title = "Targeting of " + f.Key + " in " + pd.Env
-	return pd, f, err
 }
 
 func (u *UI) showTargeting(w http.ResponseWriter, r *http.Request, status int, pd pageData, body targetingPage) error {
@@ -150,7 +137,7 @@ func (u *UI) showTargeting(w http.ResponseWriter, r *http.Request, status int, p
 
 // saveTargeting applies the form's action: an edit of the form itself, shown again, or Save.
 func (u *UI) saveTargeting(w http.ResponseWriter, r *http.Request) error {
-	pd, f, err := u.targetingContext(r)
+	pd, f, err := u.flagContext(r, "flags", "Targeting")
 	if err != nil {
 		return err
 	}

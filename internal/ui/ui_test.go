@@ -26,12 +26,14 @@ import (
 // 127.0.0.1 (the session cookie is Secure), with the bootstrap admin token.
 type dashboard struct {
 	svc   *service.Service
-	store domain.Store
+	store *sqlite.Store // flag state and telemetry
 	srv   *httptest.Server
 	token string
 }
 
-func newDashboard(t *testing.T) *dashboard {
+// newDashboard builds the dashboard; configure may change the service's and the dashboard's
+// options (a clock, the telemetry window) before they are built.
+func newDashboard(t *testing.T, configure ...func(*service.Options, *ui.Options)) *dashboard {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "flagpilot.db"))
@@ -39,12 +41,17 @@ func newDashboard(t *testing.T) *dashboard {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := service.New(store, service.Options{Telemetry: store})
+	sopts := service.Options{Telemetry: store}
+	uopts := ui.Options{Telemetry: store, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	for _, c := range configure {
+		c(&sopts, &uopts)
+	}
+	svc := service.New(store, sopts)
 	token, _, err := svc.EnsureAdminToken(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(ui.New(svc, ui.Options{Telemetry: store, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	srv := httptest.NewTLSServer(ui.New(svc, uopts))
 	t.Cleanup(srv.Close)
 	return &dashboard{svc: svc, store: store, srv: srv, token: token}
 }
@@ -142,6 +149,27 @@ func (b *browser) login(token string) page {
 		b.t.Fatalf("no nonce on the sign-in page:\n%s", b.last)
 	}
 	return b.post("/login", url.Values{"nonce": {m[1]}, "token": {token}})
+}
+
+// user creates a dashboard user with a role and returns the password.
+func (d *dashboard) user(t *testing.T, email, name string, role domain.Role) string {
+	t.Helper()
+	password := "password-of-" + name
+	testenv.Must(d.svc.CreateUser(admin(), service.UserSpec{Email: email, Name: name, Role: role, Password: password})).OK(t)
+	return password
+}
+
+// loginAs signs in with an e-mail and password through the sign-in form.
+func (b *browser) loginAs(email, password string) {
+	b.t.Helper()
+	b.get("/login")
+	m := nonceField.FindStringSubmatch(b.last)
+	if m == nil {
+		b.t.Fatalf("no nonce on the sign-in page:\n%s", b.last)
+	}
+	if p := b.post("/login", url.Values{"nonce": {m[1]}, "email": {email}, "password": {password}}); p.status != http.StatusSeeOther {
+		b.t.Fatalf("signing in as %s: %d\n%s", email, p.status, p.body)
+	}
 }
 
 func TestSignInWithTheBootstrapToken(t *testing.T) {

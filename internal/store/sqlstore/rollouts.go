@@ -28,6 +28,11 @@ func (r reader) ListLiveRollouts(ctx context.Context) ([]domain.Rollout, error) 
 		WHERE status IN ($1, $2) ORDER BY project, environment, flag`, domain.RolloutRunning, domain.RolloutPaused)
 }
 
+func (r reader) ListRollouts(ctx context.Context, project, env string) ([]domain.Rollout, error) {
+	return list(ctx, r.q, scanRollout, `SELECT `+rolloutCols+` FROM rollouts
+		WHERE project = $1 AND environment = $2 ORDER BY started_at DESC, flag`, project, env)
+}
+
 const decisionCols = `id, project, environment, flag, time, actor, action, reason, step, share, evidence`
 
 func scanDecision(s scanner) (d domain.RolloutDecision, err error) {

@@ -78,6 +78,38 @@ func testRollouts(t *testing.T, open func(t *testing.T) domain.Store) {
 		t.Errorf("ListRolloutDecisions = %+v, want the two newest with their evidence", ds)
 	}
 
+	// ListRollouts: an environment's rollouts, one per flag, most recently started first.
+	update(t, s, func(tx domain.Tx) error {
+		for _, f := range []string{"g", "h"} {
+			if err := tx.CreateFlag(ctx, newFlag("shop", f)); err != nil {
+				return err
+			}
+			if err := tx.PutFlagConfig(ctx, newConfig("shop", f, "prod"), 0); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateEnvironment(ctx, newEnv("shop", "staging")); err != nil {
+			return err
+		}
+		return tx.PutFlagConfig(ctx, newConfig("shop", "g", "staging"), 0)
+	})
+	ended := r
+	ended.Flag, ended.Status, ended.StartedAt = "g", domain.RolloutRolledBack, t0.Add(time.Hour)
+	check(t, put(ended, 0))
+	older := r
+	older.Flag, older.StartedAt = "h", t0.Add(-time.Hour)
+	check(t, put(older, 0))
+	elsewhere := r
+	elsewhere.Flag, elsewhere.Environment, elsewhere.StartedAt = "g", "staging", t0.Add(2*time.Hour)
+	check(t, put(elsewhere, 0))
+	list, err := s.ListRollouts(ctx, "shop", "prod")
+	check(t, err)
+	equal(t, "ListRollouts flags", keys(list, func(r domain.Rollout) string { return r.Flag + " " + string(r.Status) }),
+		[]string{"g rolled_back", "f running", "h running"})
+	if list, err := s.ListRollouts(ctx, "shop", "nope"); err != nil || len(list) != 0 {
+		t.Errorf("ListRollouts of an environment without any = %+v, %v; want none", list, err)
+	}
+
 	check(t, try(t, s, func(tx domain.Tx) error { return tx.DeleteFlag(ctx, "shop", "f") }))
 	wantCode(t, "GetRollout of a deleted flag", errOf(s.GetRollout(ctx, "shop", "f", "prod")), domain.CodeNotFound)
 }

@@ -29,17 +29,20 @@ document.addEventListener("keydown", (e) => {
 });
 
 // Live regions: <section id="x" data-refresh="5"> is fetched again every 5 seconds and
-// replaced by the same element of the new page, unless the person is typing in it.
+// replaced by the same element of the new page, unless focus is in it (someone typing, or on
+// a button they reached with the keyboard, would lose their place). Once the new page's
+// element no longer asks to be refreshed (a rollout that ended), it stops.
 for (const el of document.querySelectorAll("[data-refresh][id]")) {
   const seconds = Math.max(2, Number(el.dataset.refresh) || 5);
-  setInterval(async () => {
-    if (document.hidden || el.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return;
+  const timer = setInterval(async () => {
+    if (document.hidden || el.contains(document.activeElement)) return;
     try {
       const res = await fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } });
       if (!res.ok || res.redirected) return;
       const doc = new DOMParser().parseFromString(await res.text(), "text/html");
       const fresh = doc.getElementById(el.id);
       if (fresh) el.replaceChildren(...fresh.childNodes);
+      if (fresh && !fresh.hasAttribute("data-refresh")) clearInterval(timer);
     } catch (_) { /* the next tick tries again */ }
   }, seconds * 1000);
 }
