@@ -43,7 +43,7 @@ func runMetrics(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c := newClientCmd("metrics", "FLAG --project P --env E [--since 24h | --from TIME --to TIME] [--step 1h] [--metric NAME] [--json]", stdout, stderr)
 	project, env := c.project(), c.env()
 	timeRange := c.rangeOptions()
-	step := c.fs.Duration("step", 0, "also print a point every step, such as 1h (at least 1m)")
+	step := c.fs.Duration("step", 0, "also print a point every step, such as 1h (whole seconds, at least 1s)")
 	metric := c.fs.String("metric", "", "a tracked metric to report besides exposures and requests")
 	c.withJSON()
 	pos, ok := c.parse(args, 1, 1)

@@ -159,7 +159,7 @@ func TestMetricsAndCorrelateVerbs(t *testing.T) {
 		{[]string{"metrics", "--project", "shop", "--env", "production"}, exitUsage, "wrong number of arguments"},
 		{[]string{"metrics", "new-checkout", "--project", "shop", "--env", "production", "--since", "1h", "--from", "2026-01-02T00:00:00Z"}, exitUsage, "exclude each other"},
 		{[]string{"correlate", "--project", "shop", "--env", "production", "--from", "yesterday"}, exitUsage, "RFC 3339"},
-		{[]string{"metrics", "new-checkout", "--project", "shop", "--env", "production", "--step", "30s"}, exitFail, "step: expected whole seconds, at least 1m0s"},
+		{[]string{"metrics", "new-checkout", "--project", "shop", "--env", "production", "--step", "1500ms"}, exitFail, "step: expected whole seconds, at least 1s"},
 		{[]string{"correlate", "--project", "shop", "--env", "nope"}, exitFail, "not found"},
 	} {
 		_, stderr, code := runBinaryEnv(t, env, tc.args...)

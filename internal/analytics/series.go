@@ -1,8 +1,9 @@
 // Package analytics turns stored telemetry aggregates into what people read: a flag's
 // per-variant time series (exposures, unique units, requests, errors, latency quantiles,
 // tracked metrics) and the ranking of flags by how strongly one variant carries excess errors,
-// with the flag changes around it. It is pure computation over aggregates the caller has read:
-// no I/O, and no clock but the times passed in.
+// with the flag changes around it. BuildSeries and Correlate are pure computation over
+// aggregates the caller has read, with no clock but the times passed in; ReadSeries and
+// ReadCorrelation read those aggregates and audit events for them, for every transport alike.
 //
 // Aggregates of one variant merge whatever flag version or window they come from: counts and
 // sums add, latency sketches and unit HyperLogLogs merge exactly, so quantiles and unique units
@@ -21,7 +22,7 @@ import (
 
 // Bounds of a series.
 const (
-	MinStep   = time.Minute
+	MinStep   = time.Second
 	MaxPoints = 2000
 )
 
@@ -64,10 +65,11 @@ func CheckRange(from, to time.Time) error {
 	return nil
 }
 
-// DefaultStep is the step of a series over [from, to) when none is asked for: MinStep, or the
-// shortest whole number of minutes that keeps the series within MaxPoints.
+// DefaultStep is the step of a series over [from, to) when none is asked for: a minute, or
+// the shortest whole number of minutes that keeps the series within MaxPoints. Shorter steps
+// (down to MinStep) are for callers that choose them, knowing the telemetry window.
 func DefaultStep(from, to time.Time) time.Duration {
-	step := MinStep
+	step := time.Minute
 	if n := points(from, to, step); n > MaxPoints {
 		step *= time.Duration((n + MaxPoints - 1) / MaxPoints)
 	}
