@@ -218,13 +218,13 @@ func (p fieldProblems) Err(path string) string {
 }
 
 // fieldOf maps a problem's path to the path of the form field that shows it: an item of a
-// list edited one a line (a clause's values, a segment's include or exclude keys) to its
-// box, a prerequisite's flag or variant to its row, anything else to itself (a rule, a serve,
+// list edited in one field (a clause's values, a segment's include or exclude keys, a
+// webhook's events) to that field, a prerequisite's flag or variant to its row, anything else to itself (a rule, a serve,
 // a weight, an attribute).
 func fieldOf(path string) string {
 	if i := strings.LastIndex(path, "["); i > 0 && strings.HasSuffix(path, "]") {
 		switch list := path[:i]; {
-		case strings.HasSuffix(list, ".values"), list == "include", list == "exclude":
+		case strings.HasSuffix(list, ".values"), list == "include", list == "exclude", list == "events":
 			return list
 		}
 	}

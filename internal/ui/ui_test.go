@@ -31,7 +31,7 @@ type dashboard struct {
 	token string
 }
 
-func newDashboard(t *testing.T) *dashboard {
+func newDashboard(t *testing.T, options ...func(*ui.Options)) *dashboard {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "flagpilot.db"))
@@ -44,7 +44,11 @@ func newDashboard(t *testing.T) *dashboard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(ui.New(svc, ui.Options{Telemetry: store, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}))
+	opts := ui.Options{Telemetry: store, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv := httptest.NewTLSServer(ui.New(svc, opts))
 	t.Cleanup(srv.Close)
 	return &dashboard{svc: svc, store: store, srv: srv, token: token}
 }
