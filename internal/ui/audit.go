@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -131,11 +132,18 @@ func (u *UI) readAudit(ctx context.Context, f domain.AuditFilter, text string) (
 	if text == "" {
 		f.Limit = auditPerPage + 1
 		events, err := u.svc.ListAudit(ctx, f)
-		if err != nil || len(events) <= auditPerPage {
-			return events, 0, err
+		if err != nil {
+			return nil, 0, err
 		}
-		events = events[:auditPerPage]
-		return events, events[auditPerPage-1].ID, nil
+		var older int64
+		if len(events) > auditPerPage {
+			events = events[:auditPerPage]
+			older = events[auditPerPage-1].ID
+		}
+		for i := range events {
+			events[i] = maskCredentials(events[i])
+		}
+		return events, older, nil
 	}
 	needle := []byte(strings.ToLower(text))
 	f.Limit = auditScanBatch
@@ -146,7 +154,7 @@ func (u *UI) readAudit(ctx context.Context, f domain.AuditFilter, text string) (
 			return nil, 0, err
 		}
 		for _, e := range events {
-			if mentions(e, needle) {
+			if e = maskCredentials(e); mentions(e, needle) {
 				out = append(out, e)
 				if len(out) == auditPerPage {
 					return out, e.ID, nil
@@ -201,4 +209,28 @@ func (h historyEntry) ResourceHref() string {
 		return "/users#user-" + url.PathEscape(e.ResourceKey)
 	}
 	return ""
+}
+
+// maskCredentials masks the credentials of a webhook's URL in the states an event recorded, as
+// the webhook pages do.
+func maskCredentials(e domain.AuditEvent) domain.AuditEvent {
+	if e.ResourceType != "webhook" {
+		return e
+	}
+	mask := func(state json.RawMessage) json.RawMessage {
+		var fields map[string]any
+		if len(state) == 0 || json.Unmarshal(state, &fields) != nil {
+			return state
+		}
+		if u, ok := fields["url"].(string); ok {
+			fields["url"] = maskURL(u)
+		}
+		masked, err := json.Marshal(fields)
+		if err != nil {
+			return state
+		}
+		return masked
+	}
+	e.Before, e.After = mask(e.Before), mask(e.After)
+	return e
 }

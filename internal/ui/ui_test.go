@@ -79,10 +79,10 @@ type browser struct {
 
 func (d *dashboard) browser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := d.srv.Client()
+	c := *d.srv.Client() // a copy: the server has one client, and each browser has its own cookies
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: t, d: d, c: c}
+	return &browser{t: t, d: d, c: &c}
 }
 
 type page struct {
