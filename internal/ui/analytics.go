@@ -40,17 +40,17 @@ var niceSteps = []time.Duration{
 }
 
 // stepFor returns the step of a chart over span: the shortest nice step that gives at most
-// maxChartPoints points and is a whole number of telemetry windows (a shorter one would show
+// maxPoints points and is a whole number of telemetry windows (a shorter one would show
 // windows as gaps, an uneven one would give points unequal numbers of windows).
-func stepFor(span, window time.Duration) time.Duration {
+func stepFor(span, window time.Duration, maxPoints int) time.Duration {
 	window = max(window, analytics.MinStep)
+	n := time.Duration(maxPoints)
 	for _, s := range niceSteps {
-		if s >= window && s%window == 0 && span/s <= maxChartPoints {
+		if s >= window && s%window == 0 && span/s <= n {
 			return s
 		}
 	}
-	n := (span + window*maxChartPoints - 1) / (window * maxChartPoints)
-	return window * n
+	return window * ((span + window*n - 1) / (window * n))
 }
 
 type analyticsPage struct {
@@ -125,7 +125,7 @@ func (u *UI) analytics(w http.ResponseWriter, r *http.Request) error {
 	}
 	pd.Title = "Analytics of " + body.Flag.Key
 
-	body.Step = stepFor(span, u.window)
+	body.Step = stepFor(span, u.window, maxChartPoints)
 	body.To = u.now().UTC().Truncate(body.Step).Add(body.Step) // the current point included
 	body.From = body.To.Add(-span)
 	series, err := analytics.ReadSeries(ctx, u.telemetry, body.Flag, pd.Env, analytics.SeriesQuery{From: body.From, To: body.To, Step: body.Step})

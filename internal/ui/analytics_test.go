@@ -162,3 +162,26 @@ func TestAnalyticsOverOneSecondWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagListShowsLastEvaluationAndRecentEvaluations(t *testing.T) {
+	d := newDashboard(t)
+	d.shop(t)
+	testenv.Must(d.svc.CreateFlag(admin(), domain.Flag{Project: "shop", Key: "dark-mode", Type: snapshot.TypeBoolean})).OK(t)
+	// 12 windows of 10 s: two of the sparkline's minutes, or three when they straddle one.
+	d.seed(t, 10*time.Second,
+		traffic{flag: "new-checkout", variant: "on", evaluations: 4, units: 2, windows: 12},
+		traffic{flag: "new-checkout", variant: "off", evaluations: 6, units: 2, windows: 12})
+	b := d.signedInAdmin(t)
+	p := b.get("/p/shop/flags?env=production")
+	row := between(t, p.body, `id="flag-new-checkout"`, "</tr>")
+	if strings.Contains(row, "never") || !strings.Contains(row, "<title") || !strings.Contains(row, "Evaluations of new-checkout in production, last 15 minutes") {
+		t.Errorf("new-checkout's row lacks its last evaluation or its sparkline:\n%s", row)
+	}
+	desc := regexp.MustCompile(`<desc[^>]*>([^<]*)</desc>`).FindStringSubmatch(row)
+	if desc == nil || !strings.HasPrefix(desc[1], "15 values: min 0, max ") {
+		t.Errorf("the sparkline's description: %v", desc)
+	}
+	if row := between(t, p.body, `id="flag-dark-mode"`, "</tr>"); !strings.Contains(row, "never") || strings.Contains(row, "<svg") {
+		t.Errorf("dark-mode, never evaluated:\n%s", row)
+	}
+}
