@@ -200,7 +200,8 @@ func seriesCharts(s analytics.Series, markers []svgchart.Marker) []chart {
 	}
 	var out []chart
 	for _, spec := range specs {
-		c := svgchart.TimeChart{Title: spec.title + " per variant", YLabel: spec.unit, Format: spec.format, Markers: markers, Height: 260}
+		// Sized for two charts side by side, so that their text stays legible when scaled.
+		c := svgchart.TimeChart{Title: spec.title + " per variant", YLabel: spec.unit, Format: spec.format, Markers: markers, Width: 480, Height: 240}
 		for i, v := range s.Variants {
 			line := svgchart.Series{Name: v.Variant, Class: seriesClass(i), Points: make([]svgchart.Point, len(v.Points))}
 			for i, p := range v.Points {
@@ -238,7 +239,8 @@ func ratioChart(rep analytics.Report) template.HTML {
 	if len(rep.Flags) == 0 {
 		return ""
 	}
-	c := svgchart.BarChart{Title: "Error-rate ratio of each flag's lead variant against the rest of its traffic, with 95 % intervals", YLabel: "rate ratio"}
+	c := svgchart.BarChart{Title: "Error-rate ratio of each flag's lead variant against the rest of its traffic, with 95 % intervals",
+		YLabel: "rate ratio", Width: 720, Height: 220}
 	for _, f := range rep.Flags[:min(len(rep.Flags), maxRatioBars)] {
 		lead := f.Variants[0]
 		bar := svgchart.Bar{Label: "no clear excess", Value: lead.RateRatio, Lo: lead.RateRatioLow, Hi: lead.RateRatioHigh, Class: "s0"}

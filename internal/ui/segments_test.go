@@ -15,6 +15,20 @@ import (
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
 
+// openStaff is shop with segment staff, opened in the editor by an admin.
+func openStaff(t *testing.T) (*dashboard, *browser, page) {
+	t.Helper()
+	d := newDashboard(t)
+	d.shop(t)
+	d.staffSegment(t)
+	b := d.signedInAdmin(t)
+	p := b.get("/p/shop/segments/staff?env=production")
+	if p.status != http.StatusOK {
+		t.Fatalf("segment page: %d\n%s", p.status, p.body)
+	}
+	return d, b, p
+}
+
 // staffSegment creates segment staff, used by new-checkout's first rule in production.
 func (d *dashboard) staffSegment(t *testing.T) {
 	t.Helper()
@@ -76,14 +90,7 @@ func TestSegmentCreation(t *testing.T) {
 }
 
 func TestSegmentEditorRoundTripsAndSaves(t *testing.T) {
-	d := newDashboard(t)
-	d.shop(t)
-	d.staffSegment(t)
-	b := d.signedInAdmin(t)
-	p := b.get("/p/shop/segments/staff?env=production")
-	if p.status != http.StatusOK {
-		t.Fatalf("segment page: %d\n%s", p.status, p.body)
-	}
+	d, b, p := openStaff(t)
 	mustContain(t, p, "qa-bot-1\nqa-bot-2</textarea>", `name="rules.0.clauses.0.attribute" value="email"`, `href="/p/shop/flags/new-checkout?env=production"`)
 	before := testenv.Must(d.svc.GetSegment(context.Background(), "shop", "staff")).OK(t)
 
@@ -142,11 +149,7 @@ func TestSegmentEditorRoundTripsAndSaves(t *testing.T) {
 }
 
 func TestSegmentEditorShowsErrorsAtTheirFields(t *testing.T) {
-	d := newDashboard(t)
-	d.shop(t)
-	d.staffSegment(t)
-	b := d.signedInAdmin(t)
-	p := b.get("/p/shop/segments/staff?env=production")
+	d, b, p := openStaff(t)
 	form := formOf(t, p.body, "segment-form")
 	form.Set("description", strings.Repeat("d", 2001))
 	form.Set("rules.0.clauses.0.op", "matches")
@@ -181,11 +184,7 @@ func TestSegmentEditorShowsErrorsAtTheirFields(t *testing.T) {
 }
 
 func TestSegmentEditorRefusesAStaleSave(t *testing.T) {
-	d := newDashboard(t)
-	d.shop(t)
-	d.staffSegment(t)
-	b := d.signedInAdmin(t)
-	p := b.get("/p/shop/segments/staff?env=production")
+	d, b, p := openStaff(t)
 	form := formOf(t, p.body, "segment-form")
 
 	// Someone else saves meanwhile.
@@ -207,11 +206,7 @@ func TestSegmentEditorRefusesAStaleSave(t *testing.T) {
 }
 
 func TestSegmentEditorTakesLargeKeyLists(t *testing.T) {
-	d := newDashboard(t)
-	d.shop(t)
-	d.staffSegment(t)
-	b := d.signedInAdmin(t)
-	p := b.get("/p/shop/segments/staff?env=production")
+	d, b, p := openStaff(t)
 	keys := make([]string, 20000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("user-%05d", i)

@@ -84,14 +84,20 @@ func (u *UI) setRole(w http.ResponseWriter, r *http.Request) error {
 	role := domain.Role(r.PostFormValue("role"))
 	user, err := u.svc.UpdateUser(r.Context(), r.PathValue("user"), nil, &role)
 	if err != nil {
-		if !isUserError(err) {
-			return err
-		}
-		body := usersPage{Form: service.UserSpec{Role: domain.RoleViewer}, ListError: "Role not changed: " + err.Error()}
-		return u.showUsers(w, r, statusOf(err), body)
+		return u.listFailed(w, r, "Role not changed", err)
 	}
 	redirect(w, r, "/users", user.Email+" is now "+string(user.Role))
 	return nil
+}
+
+// listFailed shows the users again with why a change from the list failed, when the admin can
+// fix it.
+func (u *UI) listFailed(w http.ResponseWriter, r *http.Request, what string, err error) error {
+	if !isUserError(err) {
+		return err
+	}
+	body := usersPage{Form: service.UserSpec{Role: domain.RoleViewer}, ListError: what + ": " + err.Error()}
+	return u.showUsers(w, r, statusOf(err), body)
 }
 
 // resetPassword sets a user's password, typed by the admin or generated and shown once, and
@@ -111,11 +117,7 @@ func (u *UI) resetPassword(w http.ResponseWriter, r *http.Request) error {
 		password = rand.Text()
 	}
 	if err := u.svc.SetPassword(r.Context(), id, "", password); err != nil {
-		if !isUserError(err) {
-			return err
-		}
-		body := usersPage{Form: service.UserSpec{Role: domain.RoleViewer}, ListError: "Password of " + user.Email + " not changed: " + err.Error()}
-		return u.showUsers(w, r, statusOf(err), body)
+		return u.listFailed(w, r, "Password of "+user.Email+" not changed", err)
 	}
 	if !generated {
 		redirect(w, r, "/users", "Password of "+user.Email+" changed; their sessions have ended")
