@@ -1,8 +1,9 @@
 // Package analytics turns stored telemetry aggregates into what people read: a flag's
 // per-variant time series (exposures, unique units, requests, errors, latency quantiles,
 // tracked metrics) and the ranking of flags by how strongly one variant carries excess errors,
-// with the flag changes around it. It is pure computation over aggregates the caller has read:
-// no I/O, and no clock but the times passed in.
+// with the flag changes around it. BuildSeries and Correlate are pure computation over
+// aggregates the caller has read, with no clock but the times passed in; ReadSeries and
+// ReadCorrelation read those aggregates and audit events for them, for every transport alike.
 //
 // Aggregates of one variant merge whatever flag version or window they come from: counts and
 // sums add, latency sketches and unit HyperLogLogs merge exactly, so quantiles and unique units

@@ -102,6 +102,12 @@ type TelemetryStore interface {
 	// LastEvaluated returns, per flag, the end of the latest window with exposures
 	// (evaluations > 0) in env.
 	LastEvaluated(ctx context.Context, project, env string) (map[string]time.Time, error)
+	// EvaluationCounts returns, for each of flags (every flag when empty) with exposures in
+	// env in windows starting in [bounds[0], bounds[n]), its evaluations of the windows
+	// starting in each [bounds[i], bounds[i+1]), summed over variants and versions: a list of
+	// n counts. Bounds are increasing; the sums are the store's, so that a list of flags costs
+	// one small answer whatever the number of windows.
+	EvaluationCounts(ctx context.Context, project, env string, flags []string, bounds []time.Time) (map[string][]int64, error)
 	// CompactTelemetry replaces the aggregates of windows that start before before and are
 	// shorter than to with their merges into windows of length to (merge adds srcs into dst),
 	// deletes aggregates of windows that start before dropBefore (and last-evaluated times at

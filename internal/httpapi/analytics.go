@@ -1,14 +1,11 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/flagpilot/flagpilot/internal/analytics"
-	"github.com/flagpilot/flagpilot/internal/domain"
-	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
 // The analytics routes read stored telemetry through Options.Telemetry.
@@ -93,28 +90,9 @@ func (a *API) flagMetrics(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.svc.GetEnvironment(ctx, project, env); err != nil {
 		return err
 	}
-	for _, v := range flag.Variants {
-		q.Variants = append(q.Variants, v.Name)
-	}
-	metrics := []string{"", telemetry.RequestMetric}
-	if q.Metric != "" {
-		metrics = append(metrics, q.Metric)
-	}
-	aggs, err := a.opts.Telemetry.ListTelemetry(ctx, domain.TelemetryFilter{Project: project, Environment: env,
-		Flags: []string{flagKey}, Metrics: metrics, From: q.From, To: q.To})
+	series, err := analytics.ReadSeries(ctx, a.opts.Telemetry, flag, env, q)
 	if err != nil {
 		return err
-	}
-	series, err := analytics.BuildSeries(aggs, q)
-	if err != nil {
-		return err
-	}
-	last, err := a.opts.Telemetry.LastEvaluated(ctx, project, env)
-	if err != nil {
-		return err
-	}
-	if t, ok := last[flagKey]; ok {
-		series.LastEvaluated = &t
 	}
 	writeJSON(w, http.StatusOK, series)
 	return nil
@@ -133,39 +111,12 @@ func (a *API) correlation(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.svc.GetEnvironment(ctx, project, env); err != nil {
 		return err
 	}
-	aggs, err := a.opts.Telemetry.ListTelemetry(ctx, domain.TelemetryFilter{Project: project, Environment: env,
-		Metrics: []string{telemetry.RequestMetric}, From: from, To: to})
+	report, err := analytics.ReadCorrelation(ctx, a.opts.Telemetry, a.svc, project, env, from, to)
 	if err != nil {
 		return err
 	}
-	changes, err := a.flagChanges(ctx, project, env, from.Add(-analytics.ChangeLookback), to)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, analytics.Correlate(aggs, changes, from, to))
+	writeJSON(w, http.StatusOK, report)
 	return nil
-}
-
-// flagChanges returns the audit events of a project's flags in [since, until) that reach env:
-// its configuration changes and the definition changes, which have no environment.
-func (a *API) flagChanges(ctx context.Context, project, env string, since, until time.Time) ([]domain.AuditEvent, error) {
-	var out []domain.AuditEvent
-	f := domain.AuditFilter{Project: project, ResourceType: "flag", Since: since, Until: until, Limit: domain.MaxPageLimit}
-	for {
-		events, err := a.svc.ListAudit(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range events {
-			if e.Environment == env || e.Environment == "" {
-				out = append(out, e)
-			}
-		}
-		if len(events) < f.Limit {
-			return out, nil
-		}
-		f.BeforeID = events[len(events)-1].ID
-	}
 }
 
 func (a *API) lastEvaluated(w http.ResponseWriter, r *http.Request) error {

@@ -114,24 +114,16 @@ func (s *Service) DeleteSegment(ctx context.Context, project, key string) error 
 		if err != nil {
 			return err
 		}
-		envs, err := t.ListEnvironments(t.ctx, project)
+		uses, err := segmentUses(t.ctx, t.Tx, project)
 		if err != nil {
 			return err
 		}
-		var users []string
-		for _, e := range envs {
-			configs, err := t.ListFlagConfigs(t.ctx, project, e.Key)
-			if err != nil {
-				return err
+		if users := uses[key]; len(users) > 0 {
+			names := make([]string, len(users))
+			for i, u := range users {
+				names[i] = fmt.Sprintf("%s (in %s)", u.Flag, u.Environment)
 			}
-			for _, c := range configs {
-				if usesSegment(c.Config, key) {
-					users = append(users, fmt.Sprintf("%s (in %s)", c.Flag, e.Key))
-				}
-			}
-		}
-		if len(users) > 0 {
-			return domain.Errorf(domain.CodeConflict, "segment %q is used by flag %s; remove it from their rules first", key, strings.Join(users, ", "))
+			return domain.Errorf(domain.CodeConflict, "segment %q is used by flag %s; remove it from their rules first", key, strings.Join(names, ", "))
 		}
 		if err := t.DeleteSegment(t.ctx, project, key); err != nil {
 			return err
@@ -140,16 +132,64 @@ func (s *Service) DeleteSegment(ctx context.Context, project, key string) error 
 	})
 }
 
-func usesSegment(c snapshot.Config, key string) bool {
-	for _, r := range c.Rules {
-		if r.Segment == key {
-			return true
+// SegmentUse is a flag configuration that refers to a segment, by a rule's segment or an
+// in_segment clause.
+type SegmentUse struct {
+	Flag        string `json:"flag"`
+	Environment string `json:"environment"`
+}
+
+// SegmentUses returns, for each segment of a project that flag configurations refer to, those
+// configurations, by environment then flag.
+func (s *Service) SegmentUses(ctx context.Context, project string) (map[string][]SegmentUse, error) {
+	if _, err := s.store.GetProject(ctx, project); err != nil {
+		return nil, err
+	}
+	return segmentUses(ctx, s.store, project)
+}
+
+func segmentUses(ctx context.Context, r domain.Reader, project string) (map[string][]SegmentUse, error) {
+	envs, err := r.ListEnvironments(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	uses := map[string][]SegmentUse{}
+	for _, e := range envs {
+		configs, err := r.ListFlagConfigs(ctx, project, e.Key)
+		if err != nil {
+			return nil, err
 		}
-		for _, cl := range r.Clauses {
-			if cl.Op == snapshot.OpInSegment && slices.Contains(cl.Values, any(key)) {
-				return true
+		for _, c := range configs {
+			for _, key := range segmentsOf(c.Config) {
+				uses[key] = append(uses[key], SegmentUse{Flag: c.Flag, Environment: e.Key})
 			}
 		}
 	}
-	return false
+	return uses, nil
+}
+
+// segmentsOf lists the segments a configuration refers to, each once.
+func segmentsOf(c snapshot.Config) []string {
+	var keys []string
+	add := func(key string) {
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	for _, r := range c.Rules {
+		if r.Segment != "" {
+			add(r.Segment)
+		}
+		for _, cl := range r.Clauses {
+			if cl.Op != snapshot.OpInSegment {
+				continue
+			}
+			for _, v := range cl.Values {
+				if key, ok := v.(string); ok {
+					add(key)
+				}
+			}
+		}
+	}
+	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -267,6 +268,31 @@ func TestReferencedThingsCannotBeRemoved(t *testing.T) {
 	}
 	if got := len(f.audit(t)); got != n {
 		t.Errorf("refused changes wrote %d audit events", got-n)
+	}
+}
+
+func TestSegmentUsesNameEveryConfigurationReferringToASegment(t *testing.T) {
+	f := newFixture(t)
+	f.shop(t)
+	ed := as(domain.RoleEditor)
+	for _, key := range []string{"beta", "staff", "unused"} {
+		must[domain.Segment](t)(f.svc.CreateSegment(ed, domain.Segment{Project: "shop", Segment: snapshot.Segment{Key: key, Include: []string{"u1"}}}))
+	}
+	must[domain.Flag](t)(f.svc.CreateFlag(ed, domain.Flag{Project: "shop", Key: "b", Type: snapshot.TypeBoolean}))
+	cfg := snapshot.Config{Enabled: true, Rules: []snapshot.Rule{
+		{Segment: "staff", Serve: snapshot.Serve{Variant: "on"}},
+		{Clauses: []snapshot.Clause{{Op: snapshot.OpInSegment, Values: []any{"beta", "staff"}}}, Serve: snapshot.Serve{Variant: "on"}},
+	}, Default: snapshot.Serve{Variant: "off"}}
+	for _, env := range []string{"production", "staging"} {
+		must[domain.FlagConfig](t)(f.svc.PutFlagConfig(ed, "shop", "b", env, cfg, 1))
+	}
+	uses := must[map[string][]service.SegmentUse](t)(f.svc.SegmentUses(context.Background(), "shop"))
+	both := []service.SegmentUse{{Flag: "b", Environment: "production"}, {Flag: "b", Environment: "staging"}}
+	if !reflect.DeepEqual(uses, map[string][]service.SegmentUse{"beta": both, "staff": both}) {
+		t.Errorf("uses %+v, want b in both environments for beta and staff (each once), nothing for unused", uses)
+	}
+	if _, err := f.svc.SegmentUses(context.Background(), "nope"); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("uses in a missing project: %v, want not found", err)
 	}
 }
 

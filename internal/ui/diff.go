@@ -3,6 +3,7 @@ package ui
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -15,10 +16,19 @@ type diffLine struct {
 // diffContext is how many unchanged lines are kept around each change.
 const diffContext = 3
 
+// maxDiffShown bounds the lines a diff shows: replacing a long list of keys changes every line.
+const maxDiffShown = 500
+
 // diffJSON shows what an audited change did to a resource: the line diff of its state before
-// and after, as indented JSON, with unchanged stretches cut to a few lines of context.
+// and after, as indented JSON, with unchanged stretches cut to a few lines of context, and
+// cut short after maxDiffShown lines.
 func diffJSON(before, after json.RawMessage) []diffLine {
-	return trimContext(diffLines(indentLines(before), indentLines(after)))
+	lines := trimContext(diffLines(indentLines(before), indentLines(after)))
+	if len(lines) > maxDiffShown {
+		more := len(lines) - maxDiffShown
+		lines = append(lines[:maxDiffShown], diffLine{"…", strconv.Itoa(more) + " more lines not shown"})
+	}
+	return lines
 }
 
 func indentLines(raw json.RawMessage) []string {
@@ -32,9 +42,44 @@ func indentLines(raw json.RawMessage) []string {
 	return strings.Split(buf.String(), "\n")
 }
 
-// diffLines is the longest-common-subsequence diff of two line lists. Resource states are
-// small (a flag's configuration is tens to hundreds of lines), so the quadratic table is cheap.
+// maxDiffCells bounds the longest-common-subsequence table (4 MiB): a segment's
+// include list can run to hundreds of thousands of lines.
+const maxDiffCells = 1 << 20
+
+// diffLines is the line diff of two line lists: the lines both start and end with are kept,
+// and the ones between are matched by their longest common subsequence, or, when that table
+// would be too large, shown all removed and then all added.
 func diffLines(a, b []string) []diffLine {
+	var head, tail int
+	for head < len(a) && head < len(b) && a[head] == b[head] {
+		head++
+	}
+	for tail < len(a)-head && tail < len(b)-head && a[len(a)-1-tail] == b[len(b)-1-tail] {
+		tail++
+	}
+	out := make([]diffLine, 0, len(a)+len(b)-head-tail)
+	for _, l := range a[:head] {
+		out = append(out, diffLine{" ", l})
+	}
+	midA, midB := a[head:len(a)-tail], b[head:len(b)-tail]
+	if len(midA)*len(midB) <= maxDiffCells {
+		out = append(out, lcsDiff(midA, midB)...)
+	} else {
+		for _, l := range midA {
+			out = append(out, diffLine{"-", l})
+		}
+		for _, l := range midB {
+			out = append(out, diffLine{"+", l})
+		}
+	}
+	for _, l := range a[len(a)-tail:] {
+		out = append(out, diffLine{" ", l})
+	}
+	return out
+}
+
+// lcsDiff is the longest-common-subsequence diff of two line lists, with its quadratic table.
+func lcsDiff(a, b []string) []diffLine {
 	n, m := len(a), len(b)
 	lcs := make([][]int32, n+1)
 	for i := range lcs {

@@ -1,8 +1,10 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/service"
+	"github.com/flagpilot/flagpilot/internal/svgchart"
 	"github.com/flagpilot/flagpilot/sdk/snapshot"
 )
 
@@ -34,7 +37,9 @@ type flagRow struct {
 	Flag          domain.Flag
 	Envs          []envState
 	LastEvaluated time.Time
-	Stale         string
+	// Recent is a sparkline of the flag's recent evaluations; empty when it had none.
+	Recent template.HTML
+	Stale  string
 }
 
 type envState struct {
@@ -76,16 +81,23 @@ func (u *UI) showFlags(w http.ResponseWriter, r *http.Request, status int, body 
 			configs[e.Key][c.Flag] = c
 		}
 	}
+	now := u.now()
 	var lastEvaluated map[string]time.Time
-	if u.telemetry != nil && pd.Env != "" {
+	var recent map[string][]float64
+	if u.telemetry != nil && pd.Env != "" && len(flags) > 0 {
 		if lastEvaluated, err = u.telemetry.LastEvaluated(ctx, pd.Project, pd.Env); err != nil {
 			return err
 		}
+		if recent, err = u.recentEvaluations(ctx, pd.Project, pd.Env, flags, now); err != nil {
+			return err
+		}
 	}
-	now := u.now()
 	tags := map[string]bool{}
 	for _, f := range flags {
 		row := flagRow{Flag: f, LastEvaluated: lastEvaluated[f.Key]}
+		if values := recent[f.Key]; slices.ContainsFunc(values, func(v float64) bool { return v > 0 }) {
+			row.Recent = svgchart.Sparkline("Evaluations of "+f.Key+" in "+pd.Env+", last "+recentSpanText, values, 90, 24)
+		}
 		for _, e := range pd.Envs {
 			c := configs[e.Key][f.Key]
 			row.Envs = append(row.Envs, envState{Env: e.Key, Enabled: c.Enabled, Serves: describeServe(c.Default), Rules: len(c.Rules)})
@@ -102,6 +114,42 @@ func (u *UI) showFlags(w http.ResponseWriter, r *http.Request, status int, body 
 	slices.Sort(body.Tags)
 	u.render(w, r, status, "flags", pd, body)
 	return nil
+}
+
+// The flag list's sparklines show each flag's evaluations over recentSpan, in about
+// recentPoints points, read for the whole page in one query.
+const (
+	recentSpan     = 15 * time.Minute
+	recentSpanText = "15 minutes"
+	recentPoints   = 15
+)
+
+// recentEvaluations returns the evaluations of each of flags in env over the last recentSpan,
+// a value a step.
+func (u *UI) recentEvaluations(ctx context.Context, project, env string, flags []domain.Flag, now time.Time) (map[string][]float64, error) {
+	step := stepFor(recentSpan, u.window, recentPoints)
+	from := now.Truncate(step).Add(step - recentSpan)
+	bounds := make([]time.Time, int(recentSpan/step)+1)
+	for i := range bounds {
+		bounds[i] = from.Add(time.Duration(i) * step)
+	}
+	keys := make([]string, len(flags))
+	for i, f := range flags {
+		keys[i] = f.Key
+	}
+	counts, err := u.telemetry.EvaluationCounts(ctx, project, env, keys, bounds)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]float64, len(counts))
+	for flag, cs := range counts {
+		values := make([]float64, len(cs))
+		for i, c := range cs {
+			values[i] = float64(c)
+		}
+		out[flag] = values
+	}
+	return out, nil
 }
 
 // staleThreshold is how long a flag may go unevaluated, or a temporary flag serve one variant

@@ -177,9 +177,7 @@ func TestRolloutAndGateRoutesNeedTheirRole(t *testing.T) {
 		}
 	}
 
-	password := d.user(t, "vic@example.com", "Vic", domain.RoleViewer)
-	viewer := d.browser(t)
-	viewer.loginAs("vic@example.com", password)
+	viewer, _ := d.user(t, "vic@example.com", domain.RoleViewer)
 	for _, path := range pages {
 		p := viewer.get(path)
 		if p.status != http.StatusOK {

@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/flagpilot/flagpilot/internal/analytics"
 	"github.com/flagpilot/flagpilot/internal/domain"
@@ -20,18 +19,6 @@ type chart struct {
 	SVG   template.HTML
 }
 
-// chartPoints is the most points a rollout chart has. Its step is a whole number of telemetry
-// windows, so a chart over a long enough rollout has between half as many and that many.
-const chartPoints = 120
-
-// seriesStep is the step of a chart over span: as few whole telemetry windows (never less than
-// one, nor than a second) as keep it within chartPoints.
-func seriesStep(span, window time.Duration) time.Duration {
-	w := max(time.Second, (window+time.Second-1)/time.Second*time.Second)
-	n := max(1, (span+chartPoints*w-1)/(chartPoints*w))
-	return time.Duration(n) * w
-}
-
 // rolloutCharts draws each guardrail's telemetry over the rollout, from its start to now (or
 // its end), treatment against control, with its decisions as markers and, for a guardrail
 // with a tolerance, the value the treatment may reach: the control's over the rollout, worsened
@@ -44,7 +31,7 @@ func (u *UI) rolloutCharts(ctx context.Context, ro domain.Rollout, plan rollout.
 	if !ro.Live() {
 		end = ro.UpdatedAt
 	}
-	step := seriesStep(end.Sub(ro.StartedAt), u.window)
+	step := stepFor(end.Sub(ro.StartedAt), u.window, maxChartPoints)
 	from := domain.WindowStart(ro.StartedAt, step)
 	to := end
 	if to.Before(from.Add(step)) {

@@ -123,14 +123,12 @@ func TestStartARolloutFromTheForm(t *testing.T) {
 func TestRolloutControlsAreAuditedAsThePerson(t *testing.T) {
 	d := newDashboard(t)
 	d.shop(t)
-	annPassword := d.user(t, "ann@example.com", "Ann", domain.RoleEditor)
-	vicPassword := d.user(t, "vic@example.com", "Vic", domain.RoleViewer)
+	ann, _ := d.user(t, "ann@example.com", domain.RoleEditor)
+	vic, _ := d.user(t, "vic@example.com", domain.RoleViewer)
 	ctx := context.Background()
 	plan := rollout.Plan{Steps: []float64{10, 50, 100}}
 	testenv.Must(d.svc.StartRollout(admin(), "shop", "new-checkout", "production", service.RolloutSpec{Plan: plan})).OK(t)
 
-	ann := d.browser(t)
-	ann.loginAs("ann@example.com", annPassword)
 	control := func(action string) page {
 		t.Helper()
 		ann.get(rolloutPage)
@@ -176,8 +174,6 @@ func TestRolloutControlsAreAuditedAsThePerson(t *testing.T) {
 	// A viewer reads the page without its controls, and is refused the actions.
 	testenv.Must(d.svc.StartRollout(admin(), "shop", "new-checkout", "production", service.RolloutSpec{Plan: plan})).OK(t)
 	before := testenv.Must(d.svc.GetRollout(ctx, "shop", "new-checkout", "production")).OK(t)
-	vic := d.browser(t)
-	vic.loginAs("vic@example.com", vicPassword)
 	p := vic.get(rolloutPage)
 	if p.status != http.StatusOK || strings.Contains(p.body, `id="pause-rollout"`) || strings.Contains(p.body, `id="abort-rollout"`) {
 		t.Errorf("the viewer's page: %d, with controls:\n%s", p.status, p.body)

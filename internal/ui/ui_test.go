@@ -82,10 +82,10 @@ type browser struct {
 
 func (d *dashboard) browser(t *testing.T) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := d.srv.Client()
+	c := *d.srv.Client() // a copy: the server has one client, and each browser has its own cookies
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{t: t, d: d, c: c}
+	return &browser{t: t, d: d, c: &c}
 }
 
 type page struct {
@@ -149,27 +149,6 @@ func (b *browser) login(token string) page {
 		b.t.Fatalf("no nonce on the sign-in page:\n%s", b.last)
 	}
 	return b.post("/login", url.Values{"nonce": {m[1]}, "token": {token}})
-}
-
-// user creates a dashboard user with a role and returns the password.
-func (d *dashboard) user(t *testing.T, email, name string, role domain.Role) string {
-	t.Helper()
-	password := "password-of-" + name
-	testenv.Must(d.svc.CreateUser(admin(), service.UserSpec{Email: email, Name: name, Role: role, Password: password})).OK(t)
-	return password
-}
-
-// loginAs signs in with an e-mail and password through the sign-in form.
-func (b *browser) loginAs(email, password string) {
-	b.t.Helper()
-	b.get("/login")
-	m := nonceField.FindStringSubmatch(b.last)
-	if m == nil {
-		b.t.Fatalf("no nonce on the sign-in page:\n%s", b.last)
-	}
-	if p := b.post("/login", url.Values{"nonce": {m[1]}, "email": {email}, "password": {password}}); p.status != http.StatusSeeOther {
-		b.t.Fatalf("signing in as %s: %d\n%s", email, p.status, p.body)
-	}
 }
 
 func TestSignInWithTheBootstrapToken(t *testing.T) {

@@ -271,6 +271,57 @@ func (r reader) LastEvaluated(ctx context.Context, project, env string) (map[str
 	return m, nil
 }
 
+func (r reader) EvaluationCounts(ctx context.Context, project, env string, flags []string, bounds []time.Time) (map[string][]int64, error) {
+	n := len(bounds) - 1
+	if n < 1 {
+		return map[string][]int64{}, nil
+	}
+	var a args
+	where := []string{"project = " + a.add(project), "environment = " + a.add(env), "metric = ''",
+		"window_start >= " + a.add(ts(bounds[0])), "window_start < " + a.add(ts(bounds[n]))}
+	if len(flags) > 0 {
+		ps := make([]string, len(flags))
+		for i, f := range flags {
+			ps[i] = a.add(f)
+		}
+		where = append(where, "flag IN ("+strings.Join(ps, ", ")+")")
+	}
+	// The step of each window, by comparisons: portable SQL.
+	bucket := "0"
+	if n > 1 {
+		var b strings.Builder
+		b.WriteString("CASE")
+		for i := 1; i < n; i++ {
+			fmt.Fprintf(&b, " WHEN window_start < %s THEN %d", a.add(ts(bounds[i])), i-1)
+		}
+		fmt.Fprintf(&b, " ELSE %d END", n-1)
+		bucket = b.String()
+	}
+	type count struct {
+		flag        string
+		bucket      int
+		evaluations int64
+	}
+	rows, err := list(ctx, r.q, func(s scanner) (c count, err error) {
+		err = s.Scan(&c.flag, &c.bucket, &c.evaluations)
+		return c, err
+	}, `SELECT flag, `+bucket+` AS bucket, SUM(evaluations) FROM telemetry WHERE `+strings.Join(where, " AND ")+
+		` GROUP BY flag, bucket`, a...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]int64{}
+	for _, c := range rows {
+		counts := out[c.flag]
+		if counts == nil {
+			counts = make([]int64, n)
+			out[c.flag] = counts
+		}
+		counts[c.bucket] += c.evaluations
+	}
+	return out, nil
+}
+
 // errRaced makes a compaction step roll back when another writer changed its windows
 // meanwhile (another replica compacting them).
 var errRaced = errors.New("telemetry compaction raced with another writer")

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) domain.Store) {
 		{"Timestamps", testTimestamps},
 		{"DumpRestore", testDumpRestore},
 		{"TelemetrySaveAndList", testTelemetrySaveAndList},
+		{"EvaluationCounts", testEvaluationCounts},
 		{"TelemetryConflicts", testTelemetryConflicts},
 		{"LastEvaluated", testLastEvaluated},
 		{"CompactTelemetry", testCompactTelemetry},

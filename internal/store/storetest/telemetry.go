@@ -205,6 +205,42 @@ func testLastEvaluated(t *testing.T, open func(t *testing.T) domain.Store) {
 	equal(t, "LastEvaluated of nothing", got, map[string]time.Time{})
 }
 
+func testEvaluationCounts(t *testing.T, open func(t *testing.T) domain.Store) {
+	s, ctx := open(t), t.Context()
+	ts := telemetryOf(t, s)
+	m := time.Minute
+	aggs := []domain.TelemetryAggregate{
+		// a: two variants and two versions in the first step, one window in the second.
+		testenv.Exposures(tkey("shop", "prod", "a", "on", 1, "", minute(0), m), 10, 1),
+		testenv.Exposures(tkey("shop", "prod", "a", "off", 1, "", minute(1), m), 20, 2),
+		testenv.Exposures(tkey("shop", "prod", "a", "on", 2, "", minute(1), m), 5, 3),
+		testenv.Exposures(tkey("shop", "prod", "a", "on", 2, "", minute(2), m), 7, 3),
+		// b: in the last step only, its first window at the step's start.
+		testenv.Exposures(tkey("shop", "prod", "b", "on", 1, "", minute(4), m), 3, 1),
+		testenv.Exposures(tkey("shop", "prod", "b", "on", 1, "", minute(5), m), 4, 1),
+		// Outside the range, of another metric, environment or project: left out.
+		testenv.Exposures(tkey("shop", "prod", "a", "on", 1, "", minute(6), m), 100, 1),
+		testenv.Exposures(tkey("shop", "prod", "a", "on", 1, "", minute(-1), m), 100, 1),
+		{TelemetryKey: tkey("shop", "prod", "a", "on", 1, telemetry.RequestMetric, minute(0), m), Evaluations: 100},
+		testenv.Exposures(tkey("shop", "staging", "a", "on", 1, "", minute(0), m), 100, 1),
+		testenv.Exposures(tkey("other", "prod", "a", "on", 1, "", minute(0), m), 100, 1),
+	}
+	for i := range aggs {
+		aggs[i].LastSeen = t0
+	}
+	check(t, ts.SaveTelemetry(ctx, aggs, nil))
+	bounds := []time.Time{minute(0), minute(2), minute(4), minute(6)}
+	got, err := ts.EvaluationCounts(ctx, "shop", "prod", nil, bounds)
+	check(t, err)
+	equal(t, "every flag", got, map[string][]int64{"a": {35, 7, 0}, "b": {0, 0, 7}})
+	got, err = ts.EvaluationCounts(ctx, "shop", "prod", []string{"b", "c"}, bounds)
+	check(t, err)
+	equal(t, "flags b and c", got, map[string][]int64{"b": {0, 0, 7}})
+	got, err = ts.EvaluationCounts(ctx, "shop", "prod", nil, bounds[:2])
+	check(t, err)
+	equal(t, "one step", got, map[string][]int64{"a": {35}})
+}
+
 func testCompactTelemetry(t *testing.T, open func(t *testing.T) domain.Store) {
 	s, ctx := open(t), t.Context()
 	ts := telemetryOf(t, s)
