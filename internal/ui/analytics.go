@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flagpilot/flagpilot/internal/analytics"
@@ -137,7 +138,7 @@ func (u *UI) analytics(w http.ResponseWriter, r *http.Request) error {
 	for i, v := range series.Variants {
 		body.Totals = append(body.Totals, variantTotal{VariantSeries: v, Class: seriesClass(i)})
 	}
-	body.Charts = seriesCharts(series, changeMarkers(body.Report.Changes, body.Flag.Key, body.From, body.To))
+	body.Charts = seriesCharts(series, changeMarkers(body.Report.Changes, body.Flag.Key, body.From, body.To, body.Step))
 	body.RatioChart = ratioChart(body.Report)
 	u.render(w, r, http.StatusOK, "analytics", pd, body)
 	return nil
@@ -162,18 +163,26 @@ func chosenFlag(flags []domain.Flag, key string, last map[string]time.Time) (dom
 	return best, nil
 }
 
-// changeMarkers marks the changes of one flag within [from, to) on its charts.
-func changeMarkers(changes []analytics.Change, flag string, from, to time.Time) []svgchart.Marker {
+// changeMarkers marks the changes of one flag within [from, to) on its charts, one marker a
+// chart point: changes a step apart would draw their labels over each other.
+func changeMarkers(changes []analytics.Change, flag string, from, to time.Time, step time.Duration) []svgchart.Marker {
 	var out []svgchart.Marker
+	count := 0
 	for _, c := range changes {
 		if c.Flag != flag || c.Time.Before(from) || !c.Time.Before(to) {
 			continue
 		}
-		m := svgchart.Marker{T: c.Time, Label: c.Action + " by " + cmp.Or(c.Actor.Name, c.Actor.Kind)}
-		if c.Actor.Kind == domain.ActorAutopilot {
-			m.Class = "rollback"
+		t := c.Time.Truncate(step)
+		if n := len(out); n > 0 && out[n-1].T.Equal(t) {
+			count++
+			out[n-1].Label = strconv.Itoa(count) + " changes"
+		} else {
+			count = 1
+			out = append(out, svgchart.Marker{T: t, Label: strings.TrimPrefix(c.Action, "flag.") + " · " + cmp.Or(c.Actor.Name, c.Actor.Kind)})
 		}
-		out = append(out, m)
+		if c.Actor.Kind == domain.ActorAutopilot {
+			out[len(out)-1].Class = "rollback"
+		}
 	}
 	return out
 }
