@@ -120,18 +120,10 @@ func (a *API) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &obs.StatusWriter{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				a.log.ErrorContext(r.Context(), "panic", "method", r.Method, "route", rt.path, "panic", v)
-				if !sw.Written() {
-					writeError(sw, r, a.log, domain.Errorf(domain.CodeInternal, "internal error"))
-				}
-			}
-			a.observe(r, rt.path, sw.Status(), time.Since(start))
-		}()
+		defer func() { a.observe(r, rt.path, sw.Status(), time.Since(start)) }()
+		defer obs.RecoverPanic(a.log, r, rt.path, sw, func() {
+			writeError(sw, r, a.log, domain.Errorf(domain.CodeInternal, "internal error"))
+		})
 		if err := a.serve(sw, r, rt, limit); err != nil {
 			writeError(sw, r, a.log, err)
 		}

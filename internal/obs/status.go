@@ -1,6 +1,9 @@
 package obs
 
-import "net/http"
+import (
+	"log/slog"
+	"net/http"
+)
 
 // StatusWriter remembers the status a handler wrote, for logs and metrics.
 type StatusWriter struct {
@@ -35,3 +38,20 @@ func (s *StatusWriter) Status() int {
 
 // Unwrap lets http.ResponseController reach the underlying writer (flushes, deadlines).
 func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// RecoverPanic, deferred by a handler, turns a panic into a logged error and, when the handler
+// wrote nothing yet, the answer of fail; the connection survives. http.ErrAbortHandler, which
+// asks net/http to drop the connection, goes on.
+func RecoverPanic(log *slog.Logger, r *http.Request, route string, sw *StatusWriter, fail func()) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	log.ErrorContext(r.Context(), "panic", "method", r.Method, "route", route, "panic", v)
+	if !sw.Written() {
+		fail()
+	}
+}

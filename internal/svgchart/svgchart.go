@@ -4,8 +4,8 @@
 //
 // The output is inline SVG markup meant for html/template pages under a strict
 // Content-Security-Policy: no scripts and no style attributes. Every element is styled through
-// CSS classes, and colours come from the page's stylesheet (testdata/example.css lists every
-// class). Each data point carries a <title> child, the browser's native tooltip, so values are
+// CSS classes, and colours come from the page's stylesheet (the dashboard's,
+// internal/ui/static/app.css, styles every class). Each data point carries a <title> child, the browser's native tooltip, so values are
 // readable without JavaScript, and each chart is an accessible image: role="img", labelled by
 // its <title> and described by a <desc> that summarises the data.
 //

@@ -300,10 +300,10 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-// TestExampleCSSCoversClasses checks that testdata/example.css, the stylesheet the dashboard
-// copies, has a rule for every class the charts use, except the structural ones listed here.
-func TestExampleCSSCoversClasses(t *testing.T) {
-	css, err := os.ReadFile("testdata/example.css")
+// TestDashboardCSSCoversClasses checks that the dashboard's stylesheet has a rule for every
+// class the charts use, except the structural ones listed here.
+func TestDashboardCSSCoversClasses(t *testing.T) {
+	css, err := os.ReadFile("../ui/static/app.css")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestExampleCSSCoversClasses(t *testing.T) {
 		for _, n := range mustParse(t, out).find(func(*node) bool { return true }) {
 			for _, class := range strings.Fields(n.attrs["class"]) {
 				if !slices.Contains(unstyled, class) && !regexp.MustCompile(`\.`+regexp.QuoteMeta(class)+`([^\w-]|$)`).Match(css) {
-					t.Errorf("%s uses class %q, which example.css does not style", name, class)
+					t.Errorf("%s uses class %q, which the dashboard's stylesheet does not style", name, class)
 					unstyled = append(unstyled, class) // once is enough
 				}
 			}

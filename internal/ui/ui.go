@@ -104,19 +104,11 @@ func (u *UI) wrap(rt route) http.Handler {
 		start := time.Now()
 		sw := &obs.StatusWriter{ResponseWriter: w}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				u.log.ErrorContext(r.Context(), "panic", "method", r.Method, "route", rt.path, "panic", v)
-				if !sw.Written() {
-					u.fail(sw, r, errors.New("panic"))
-				}
-			}
 			if u.observe != nil {
 				u.observe(rt.path, r.Method, sw.Status(), time.Since(start))
 			}
 		}()
+		defer obs.RecoverPanic(u.log, r, rt.path, sw, func() { u.fail(sw, r, errors.New("panic")) })
 		if rt.role != "" {
 			r2, ok := u.authenticate(sw, r)
 			if !ok {
