@@ -37,6 +37,7 @@ func loadTemplates(a *assets) *templates {
 		"ms":       ms,
 		"json":     prettyJSON,
 		"join":     strings.Join,
+		"words":    func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
 		"seq":      seq,
 		"dict":     dict,
 		"add":      func(a, b int) int { return a + b },

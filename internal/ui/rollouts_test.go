@@ -294,7 +294,7 @@ func TestRolloutPageShowsTheGuardrailsAndDecisions(t *testing.T) {
 		t.Errorf("decision log %v, want the rollback first, an advance and the start last", actions)
 	}
 	for _, want := range []string{
-		`<span class="badge rollout-rolled_back">rolled_back</span>`,
+		`<span class="badge rollout-rolled_back">rolled back</span>`,
 		`<li class="stopped">50 %`,
 		`The treatment&#39;s error rate is proven worse than the control&#39;s beyond the tolerance, so it was rolled back.</span> <code class="reason-code">critical:error_rate</code>`,
 		`by <span class="actor actor-autopilot">the autopilot</span>`,
