@@ -46,3 +46,12 @@ for (const el of document.querySelectorAll("[data-refresh][id]")) {
     } catch (_) { /* the next tick tries again */ }
   }, seconds * 1000);
 }
+
+// A notice belongs to the answer of one form: keep it out of reloads, refreshes and bookmarks.
+{
+  const u = new URL(location.href);
+  if (u.searchParams.has("notice")) {
+    u.searchParams.delete("notice");
+    history.replaceState(history.state, "", u);
+  }
+}
