@@ -113,7 +113,7 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	if r.Observed.IsZero() {
 		from = r.StartedAt.Truncate(c.opts.Window)
 	}
-	events := conversionEvents(engine.Plan())
+	events := ConversionEvents(engine.Plan())
 	aggs, err := c.tel.ListTelemetry(ctx, domain.TelemetryFilter{
 		Project: r.Project, Environment: r.Environment, Flags: []string{r.Flag},
 		Metrics: append([]string{"", telemetry.RequestMetric}, events...), From: from, To: closedBefore.Add(time.Nanosecond),
@@ -148,9 +148,9 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	return nil
 }
 
-// conversionEvents are the tracked events a plan's conversion guardrails and success metric
+// ConversionEvents are the tracked events a plan's conversion guardrails and success metric
 // count.
-func conversionEvents(p rollout.Plan) []string {
+func ConversionEvents(p rollout.Plan) []string {
 	var out []string
 	for _, g := range p.Guardrails {
 		if g.Metric == rollout.Conversion {

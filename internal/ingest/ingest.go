@@ -314,8 +314,11 @@ type lateError struct{ error }
 
 func (e lateError) Unwrap() error { return e.error }
 
+// IsLate reports whether err refused a batch because its window had closed.
+func IsLate(err error) bool { return errors.As(err, new(lateError)) }
+
 func errorOutcome(err error) string {
-	if errors.As(err, new(lateError)) {
+	if IsLate(err) {
 		return "late"
 	}
 	switch domain.ErrorCode(err) {

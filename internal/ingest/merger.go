@@ -20,6 +20,7 @@ import (
 type Merger struct {
 	in      *Intake
 	windows map[windowKey]*openWindow
+	forgot  time.Time // when batch ids were last forgotten
 }
 
 // NewMerger returns a merger whose flags' current versions (for rows without one) come from
@@ -36,7 +37,10 @@ func NewMerger(source Source, opts Options) (*Merger, error) {
 // Its errors are Accept's for a batch refused as a whole; a merge that fails (it cannot, for
 // rows admitted) leaves the window's aggregates incomplete.
 func (m *Merger) Accept(ctx context.Context, project, env string, b telemetry.Batch, now time.Time) (Result, error) {
-	m.in.seen.forget(now.Add(-m.in.dedupHorizon()))
+	if now.Sub(m.forgot) >= time.Second { // as often as the writer forgets them
+		m.in.seen.forget(now.Add(-m.in.dedupHorizon()))
+		m.forgot = now
+	}
 	p, res, err := m.in.admit(ctx, project, env, b, now)
 	if err != nil || res.Duplicate {
 		return res, err
