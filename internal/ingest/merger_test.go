@@ -41,6 +41,9 @@ func TestMergerAgreesWithTheIntake(t *testing.T) {
 		if !reflect.DeepEqual(got, want) || errorText(gotErr) != errorText(wantErr) {
 			t.Errorf("batch %d: merger %+v, %v; intake %+v, %v", i, got, gotErr, want, wantErr)
 		}
+		if late := i == 4; IsLate(gotErr) != late || IsLate(wantErr) != late {
+			t.Errorf("batch %d: IsLate %v (merger) and %v (intake), want %v", i, IsLate(gotErr), IsLate(wantErr), late)
+		}
 	}
 	stored := e.list("production")
 	held := m.Aggregates("shop", "production", time.Time{}, window.Add(time.Hour))
