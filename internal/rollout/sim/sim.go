@@ -430,8 +430,8 @@ func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollou
 	c.Converted = map[string]int64{conversionEvent: binomial(rng, c.Units, pConv)}
 
 	// Lost SDK batches take both arms' data of an instance-flush with them; duplicates are
-	// removed by the intake and late batches land within the allowed lateness, so neither
-	// changes what the engine sees.
+	// removed by the intake, and delays are taken to fall within its allowed lateness (full
+	// fidelity refuses the batches that arrive later), so neither changes what the engine sees.
 	pieces := int64(math.Max(1, 60/s.Telemetry.FlushSeconds)) * 10
 	keep := 1 - float64(binomial(rng, pieces, s.Telemetry.Loss))/float64(pieces)
 	if keep < 1 {
