@@ -31,9 +31,9 @@ import (
 //     and, the treatment's range only growing, across steps.
 //   - Outcomes: an error with the scenario's probability for the user, its arm and the minute
 //     (with clustering, an error event is a burst of failed retries of geometric size), a
-//     lognormal duration, and at the user's first request of a tick a conversion, recorded by
-//     the SDK's own calls (RecordRequest, Track) in one of sdkInstances instances, whichever the
-//     load balancer picked.
+//     lognormal duration, and, when the plan reads conversions, at the user's first request of
+//     a tick a conversion, recorded by the SDK's own calls (RecordRequest, Track) in one of
+//     sdkInstances instances, whichever the load balancer picked.
 //   - Delivery: every instance ends a window each flush interval (sdk.Recorder); each batch is
 //     lost, delivered after a uniform delay, or delivered twice, as the scenario says, into the
 //     intake's merge (ingest.Merger: deduplication, lateness, window aggregates).
@@ -222,7 +222,7 @@ func (f *fullFeed) runUntil(t time.Time) error {
 			if !next.Before(t) {
 				break
 			}
-			f.draw(next)
+			f.drawTick(next)
 			continue
 		}
 		r := f.requests[f.served]
@@ -230,17 +230,17 @@ func (f *fullFeed) runUntil(t time.Time) error {
 		if !at.Before(t) {
 			break
 		}
-		if err := f.happen(at); err != nil {
+		if err := f.flushAndDeliver(at); err != nil {
 			return err
 		}
-		f.request(&f.users[r.user], at)
+		f.serveRequest(&f.users[r.user], at)
 		f.served++
 	}
-	return f.happen(t)
+	return f.flushAndDeliver(t)
 }
 
-// happen ends the SDK windows and delivers the batches due by t, in time order.
-func (f *fullFeed) happen(t time.Time) error {
+// flushAndDeliver ends the SDK windows and delivers the batches due by t, in time order.
+func (f *fullFeed) flushAndDeliver(t time.Time) error {
 	for {
 		flush := !f.nextFlush.After(t)
 		deliver := len(f.inFlight) > 0 && !f.inFlight[0].at.After(t)
@@ -282,9 +282,9 @@ func (f *fullFeed) cut(end time.Time) {
 	slices.SortStableFunc(f.inFlight, func(a, b delivery) int { return a.at.Compare(b.at) })
 }
 
-// draw makes the requests of the tick that starts at start: a Poisson number of them, two per
+// drawTick makes the requests of the tick that starts at start: a Poisson number of them, two per
 // user, at uniform seconds.
-func (f *fullFeed) draw(start time.Time) {
+func (f *fullFeed) drawTick(start time.Time) {
 	s := f.w.s
 	f.tickStart, f.served = start, 0
 	m := f.minute(start)
@@ -329,9 +329,9 @@ func (f *fullFeed) trait(user int, kind uint64) float64 {
 // minute is t's minute of the rollout (negative before it).
 func (f *fullFeed) minute(t time.Time) float64 { return t.Sub(f.start).Minutes() }
 
-// request serves one request of u at t through a random instance, with its retries when it
+// serveRequest serves one request of u at t through a random instance, with its retries when it
 // fails with clustered errors.
-func (f *fullFeed) request(u *activeUser, t time.Time) {
+func (f *fullFeed) serveRequest(u *activeUser, t time.Time) {
 	s := f.w.s
 	r := f.sdks[f.rng.IntN(len(f.sdks))]
 	treated := f.evaluate(r, u)
