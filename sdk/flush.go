@@ -54,15 +54,22 @@ type reporter struct {
 	interval time.Duration
 	timeout  time.Duration
 	now      func() time.Time
-	instance string
-	sdk      string
 
 	mu         sync.Mutex
-	start      time.Time // of the current window
-	seq        uint64
+	batcher    batcher
 	windows    uint64         // windows reported so far
 	pending    []pendingBatch // oldest first
 	unreported int64          // dropped observations and rows no batch has carried yet
+}
+
+// batcher ends an instance's telemetry windows and numbers their batches. It reads no clock
+// and does no I/O: the reporter and a Recorder share it.
+type batcher struct {
+	c        *Client
+	instance string
+	sdk      string
+	start    time.Time // of the current window
+	seq      uint64
 }
 
 type pendingBatch struct {
@@ -89,11 +96,8 @@ func (c *Client) startTelemetry() {
 	u := *c.remote.base
 	u.Path += "/sdk/v1/telemetry"
 	r := &reporter{c: c, url: u.String(), interval: o.TelemetryInterval,
-		timeout: min(maxSendTimeout, o.TelemetryInterval/2), now: now,
-		instance: rand.Text(), sdk: "go/" + sdkVersion()}
-	r.start = now().Truncate(r.interval)
-	c.ledger.keepWindows()
-	c.outcomes = newOutcomes(maxCells)
+		timeout: min(maxSendTimeout, o.TelemetryInterval/2), now: now}
+	r.batcher = c.recordTelemetry(rand.Text(), now().Truncate(r.interval), maxCells)
 	c.reporter = r
 	c.done.Add(1)
 	go r.run(c.remote.ctx)
@@ -168,29 +172,21 @@ func (r *reporter) final() {
 	r.send(ctx)
 }
 
+// recordTelemetry turns on the aggregation of exposures and outcomes, and returns the batcher
+// of the instance's windows from start.
+func (c *Client) recordTelemetry(instance string, start time.Time, maxCells int) batcher {
+	c.ledger.keepWindows()
+	c.outcomes = newOutcomes(maxCells)
+	return batcher{c: c, instance: instance, sdk: "go/" + sdkVersion(), start: start}
+}
+
 // cut ends the current window at end and queues its batches, unless it has nothing to say.
 func (r *reporter) cut(end time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var table *exposureTable
-	if st := r.c.current.Load(); st != nil {
-		table = st.exposures
-	}
-	rows := exposureRows(r.c.ledger.cutWindow(table))
-	outcomeRows, dropped := r.c.outcomes.cut()
-	rows = append(rows, outcomeRows...)
-	slices.SortFunc(rows, func(a, b telemetry.Row) int {
-		return compareRowKeys(rowKey{a.Flag, a.Variant, a.Version, a.Metric}, rowKey{b.Flag, b.Variant, b.Version, b.Metric})
-	})
-	rows, unfit := finiteRows(rows)
-	dropped += unfit + r.unreported
+	batches := r.batcher.cut(end, r.unreported)
 	r.unreported = 0
-	start := r.start
-	if !end.After(start) { // the intake takes no empty window; only a Close at the boundary cuts one
-		end = start.Add(time.Nanosecond)
-	}
-	r.start = end
-	if len(rows) == 0 && dropped == 0 {
+	if len(batches) == 0 {
 		return
 	}
 	// Pending batches are always those of the latest windows: sending goes oldest first.
@@ -199,23 +195,54 @@ func (r *reporter) cut(end time.Time) {
 		for len(r.pending) > 0 && r.pending[0].window == oldest {
 			b := r.pending[0]
 			r.pending = slices.Delete(r.pending, 0, 1)
-			dropped += b.rows + b.dropped
+			batches[0].Dropped += b.rows + b.dropped
 			r.c.log.Warn("telemetry is piling up while the server is away; dropping the oldest batch", "seq", b.seq, "rows", b.rows)
 		}
 	}
 	r.windows++
-	for _, chunk := range splitRows(rows) {
-		r.seq++
-		b := telemetry.Batch{Instance: r.instance, Seq: r.seq, SDK: r.sdk, Start: start, End: end, Dropped: dropped, Rows: chunk}
-		body, err := encodeBatch(&b)
+	for i := range batches {
+		b := &batches[i]
+		body, err := encodeBatch(b)
 		if err != nil { // only strings and finite numbers: cannot happen
 			r.c.log.Error("encoding a telemetry batch failed; dropping it", "error", err)
-			r.unreported += dropped + int64(len(chunk))
+			r.unreported += b.Dropped + int64(len(b.Rows))
 		} else {
-			r.pending = append(r.pending, pendingBatch{window: r.windows, seq: r.seq, body: body, rows: int64(len(chunk)), dropped: dropped})
+			r.pending = append(r.pending, pendingBatch{window: r.windows, seq: b.Seq, body: body, rows: int64(len(b.Rows)), dropped: b.Dropped})
 		}
-		dropped = 0 // the window's first batch reports it
 	}
+}
+
+// cut ends the current window at end and returns its batches, the first of which reports
+// dropped besides what the client could not record; none when the window has nothing to say.
+func (b *batcher) cut(end time.Time, dropped int64) []telemetry.Batch {
+	var table *exposureTable
+	if st := b.c.current.Load(); st != nil {
+		table = st.exposures
+	}
+	rows := exposureRows(b.c.ledger.cutWindow(table))
+	outcomeRows, unrecorded := b.c.outcomes.cut()
+	rows = append(rows, outcomeRows...)
+	slices.SortFunc(rows, func(a, b telemetry.Row) int {
+		return compareRowKeys(rowKey{a.Flag, a.Variant, a.Version, a.Metric}, rowKey{b.Flag, b.Variant, b.Version, b.Metric})
+	})
+	rows, unfit := finiteRows(rows)
+	dropped += unrecorded + unfit
+	start := b.start
+	if !end.After(start) { // the intake takes no empty window; only a Close at the boundary cuts one
+		end = start.Add(time.Nanosecond)
+	}
+	b.start = end
+	if len(rows) == 0 && dropped == 0 {
+		return nil
+	}
+	chunks := splitRows(rows)
+	batches := make([]telemetry.Batch, len(chunks))
+	for i, chunk := range chunks {
+		b.seq++
+		batches[i] = telemetry.Batch{Instance: b.instance, Seq: b.seq, SDK: b.sdk, Start: start, End: end, Rows: chunk}
+	}
+	batches[0].Dropped = dropped // the window's first batch reports it
+	return batches
 }
 
 // splitRows cuts a window's rows into batches of at most telemetry.MaxBatchRows rows and

@@ -16,12 +16,13 @@ import (
 // runSim is the detection benchmark (DECISION.md, "The flagpilot sim contract"): it runs the
 // scenario files through the autopilot's engine and, on request, the baselines.
 func runSim(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("sim", "--scenario FILE.yaml [--scenario ...] [--runs N] [--seed S] [--engine autopilot|static|zpeek|all] [--json]", stderr)
+	fs := newFlagSet("sim", "--scenario FILE.yaml [--scenario ...] [--runs N] [--seed S] [--engine autopilot|static|zpeek|all] [--fidelity fast|full] [--json]", stderr)
 	var scenarios stringList
 	fs.Var(&scenarios, "scenario", "a scenario file (repeatable)")
 	runs := fs.Int("runs", 0, "runs per scenario (default: the file's, else 1000)")
 	seed := fs.Uint64("seed", 0, "master seed (default: the file's, else 1)")
 	engine := fs.String("engine", "autopilot", "the engine to run: autopilot, static, zpeek, or all")
+	fidelity := fs.String("fidelity", string(sim.Fast), "fast (each tick's telemetry drawn from exact distributions) or full (every request through the SDK's aggregation and the intake's merge; slow)")
 	asJSON := fs.Bool("json", false, "print one JSON object per scenario and engine")
 	asMarkdown := fs.Bool("markdown", false, "print a Markdown table, with 95 % Wilson intervals on the rates")
 	if _, ok := parseArgs(fs, args, 0, 0, stderr); !ok {
@@ -38,6 +39,11 @@ func runSim(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}[*engine]
 	if !ok {
 		fmt.Fprintf(stderr, "flagpilot sim: --engine: %q is not one of autopilot, static, zpeek, all\n", *engine)
+		return exitUsage
+	}
+	fid := sim.Fidelity(*fidelity)
+	if fid != sim.Fast && fid != sim.Full {
+		fmt.Fprintf(stderr, "flagpilot sim: --fidelity: %q is not one of fast, full\n", *fidelity)
 		return exitUsage
 	}
 	if *runs < 0 {
@@ -58,7 +64,7 @@ func runSim(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			s.Seed = *seed
 		}
 		for _, e := range engines {
-			r, err := sim.Run(s, e)
+			r, err := sim.Run(s, e, fid)
 			if err != nil {
 				fmt.Fprintf(stderr, "flagpilot sim: %s: %v\n", s.Name, err)
 				return exitFail
@@ -85,7 +91,7 @@ func printSimTable(w io.Writer, results []sim.Result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tENGINE\tRUNS\tROLLED BACK\tPAUSED\tFULL\tTTD p50/p90 (min)\tEXPOSURE p50/p90\tTO FULL p50/p90 (min)")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.1f%%\t%.1f%%\t%s/%s\t%s/%s\t%s/%s\n", r.Scenario, r.Engine, r.Runs,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.1f%%\t%.1f%%\t%s/%s\t%s/%s\t%s/%s\n", r.Scenario, engineLabel(r), r.Runs,
 			100*r.RolledBack, 100*r.Paused, 100*r.ReachedFull,
 			orDash(r.TTDMinutesP50), orDash(r.TTDMinutesP90), orDash(r.ExposureRequestsP50), orDash(r.ExposureRequestsP90),
 			orDash(r.TimeToFullMinutesP50), orDash(r.TimeToFullMinutesP90))
@@ -107,11 +113,19 @@ func printSimMarkdown(w io.Writer, results []sim.Result) {
 			winner = fmt.Sprintf("%s · %s / %s", wilson(*r.Winner, r.Runs), orDash(r.WinnerMinutesP50), orDash(r.WinnerMinutesP90))
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %.1f |\n",
-			r.Scenario, r.Engine, r.Runs, wilson(r.RolledBack, r.Runs), wilson(r.Paused, r.Runs), wilson(r.ReachedFull, r.Runs),
+			r.Scenario, engineLabel(r), r.Runs, wilson(r.RolledBack, r.Runs), wilson(r.Paused, r.Runs), wilson(r.ReachedFull, r.Runs),
 			orDash(r.TTDMinutesP50), orDash(r.TTDMinutesP90), orDash(r.ExposureRequestsP50), orDash(r.ExposureRequestsP90),
 			orDash(r.ExcessErrorsP50), orDash(r.TimeToFullMinutesP50), orDash(r.TimeToFullMinutesP90),
 			winner, strings.Join(reasons, ", "), r.CPUMicrosPerTick)
 	}
+}
+
+// engineLabel names the engine, and the fidelity when it is not the default.
+func engineLabel(r sim.Result) string {
+	if r.Fidelity == sim.Fast {
+		return r.Engine
+	}
+	return r.Engine + " (" + string(r.Fidelity) + ")"
 }
 
 // wilson formats a rate over n runs with its 95 % Wilson score interval.

@@ -13,7 +13,6 @@ import (
 	"github.com/flagpilot/flagpilot/internal/domain"
 	"github.com/flagpilot/flagpilot/internal/rollout"
 	"github.com/flagpilot/flagpilot/internal/service"
-	"github.com/flagpilot/flagpilot/internal/stats"
 	"github.com/flagpilot/flagpilot/sdk/telemetry"
 )
 
@@ -114,7 +113,7 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	if r.Observed.IsZero() {
 		from = r.StartedAt.Truncate(c.opts.Window)
 	}
-	events := conversionEvents(engine.Plan())
+	events := ConversionEvents(engine.Plan())
 	aggs, err := c.tel.ListTelemetry(ctx, domain.TelemetryFilter{
 		Project: r.Project, Environment: r.Environment, Flags: []string{r.Flag},
 		Metrics: append([]string{"", telemetry.RequestMetric}, events...), From: from, To: closedBefore.Add(time.Nanosecond),
@@ -122,7 +121,7 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	if err != nil {
 		return err
 	}
-	ws, err := windows(aggs, r.ConfigVersion, r.Treatment, r.Control, engine.TailThreshold(), events)
+	ws, err := Windows(aggs, r.ConfigVersion, r.Treatment, r.Control, engine.TailThreshold(), events)
 	if err != nil {
 		return err
 	}
@@ -149,9 +148,9 @@ func (c *Controller) tick(ctx context.Context, r domain.Rollout) error {
 	return nil
 }
 
-// conversionEvents are the tracked events a plan's conversion guardrails and success metric
+// ConversionEvents are the tracked events a plan's conversion guardrails and success metric
 // count.
-func conversionEvents(p rollout.Plan) []string {
+func ConversionEvents(p rollout.Plan) []string {
 	var out []string
 	for _, g := range p.Guardrails {
 		if g.Metric == rollout.Conversion {
@@ -164,8 +163,8 @@ func conversionEvents(p rollout.Plan) []string {
 	return out
 }
 
-// history gives the engine the control's telemetry from before the rollout, when everyone was
-// on the control, to calibrate the dispersion of error counts, and sets the slow-tail threshold
+// history gives the engine the control's telemetry from before the rollout, when everyone was on
+// the control, to calibrate the dispersion of error counts, and sets the slow-tail threshold
 // at the control's p99 latency when there were enough requests to know it.
 func (c *Controller) history(ctx context.Context, r domain.Rollout, engine *rollout.Engine) error {
 	aggs, err := c.tel.ListTelemetry(ctx, domain.TelemetryFilter{
@@ -175,37 +174,15 @@ func (c *Controller) history(ctx context.Context, r domain.Rollout, engine *roll
 	if err != nil {
 		return err
 	}
-	byWindow := map[time.Time]*rollout.Arm{}
-	var order []time.Time
-	var latency stats.Aggregate
-	for _, a := range aggs {
-		if a.Variant != r.Control {
-			continue
-		}
-		agg, err := stats.FromDomain(a)
-		if err != nil {
-			return err
-		}
-		if err := latency.Merge(agg); err != nil {
-			return err
-		}
-		arm := byWindow[a.Window]
-		if arm == nil {
-			arm = &rollout.Arm{}
-			byWindow[a.Window] = arm
-			order = append(order, a.Window)
-		}
-		arm.Requests += a.Count
-		arm.Errors += a.Errors
+	arms, p99, err := History(aggs, r.Control)
+	if err != nil {
+		return err
 	}
-	for _, w := range order {
-		engine.History(*byWindow[w])
+	for _, arm := range arms {
+		engine.History(arm)
 	}
-	// A p99 needs about 10/(1 − 0.99) observations to be worth reporting (DECISION.md 2.5).
-	if p99, ok := latency.Quantile(0.99); ok && latency.Count >= minTailRequests {
+	if p99 > 0 {
 		engine.SetTailThreshold(p99)
 	}
 	return nil
 }
-
-const minTailRequests = 1000

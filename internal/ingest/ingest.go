@@ -228,57 +228,25 @@ var ErrClosed = errors.New("the telemetry intake is shut down")
 // late batches say "late: …"), CodeNotFound for an unknown environment, CodeRateLimited when
 // the queue is full, ErrClosed after shutdown, others when the write failed (retry later).
 func (in *Intake) Accept(ctx context.Context, project, env string, b telemetry.Batch) (res Result, err error) {
-	outcome := "accepted"
 	defer func() {
 		if in.opts.ObserveBatch == nil {
 			return
 		}
+		outcome := "accepted"
 		var dropped int64 // reported by accepted batches only, so that a resend counts once
 		switch {
 		case err == nil && res.Duplicate:
 			outcome = "duplicate"
-		case err != nil && outcome == "accepted":
+		case err != nil:
 			outcome = errorOutcome(err)
-		case err == nil:
+		default:
 			dropped = b.Dropped
 		}
 		in.opts.ObserveBatch(outcome, res.Merged, len(res.Rejected), dropped)
 	}()
-	now := in.opts.Now()
-	if err := checkBatch(b, now); err != nil {
-		return Result{}, err
-	}
-	if b.Seq > 0 && in.seen.has(project, env, b.Instance, b.Seq) {
-		return Result{Duplicate: true}, nil
-	}
-	window := domain.WindowStart(b.Start, in.opts.Window)
-	if closes := window.Add(in.opts.Window + in.opts.AllowedLateness); now.After(closes) {
-		outcome = "late"
-		return Result{}, domain.FieldErrorf("start", "late: window %s–%s closed at %s (allowed lateness %s); it is %s",
-			window.Format(time.RFC3339), window.Add(in.opts.Window).Format(time.RFC3339), closes.Format(time.RFC3339),
-			in.opts.AllowedLateness, now.UTC().Format(time.RFC3339))
-	}
-	entry, err := in.source.Get(ctx, project, env)
-	if err != nil {
-		return Result{}, err
-	}
-	p := &pending{project: project, env: env, window: window, received: now, done: make(chan struct{})}
-	if b.Seq > 0 {
-		p.id = domain.BatchID{Project: project, Environment: env, Instance: b.Instance, Seq: b.Seq, Received: now}
-	}
-	p.rows = make([]row, 0, len(b.Rows))
-	sketches := in.checkers.Get().(*sketchChecker)
-	defer in.checkers.Put(sketches)
-	for i, r := range b.Rows {
-		decoded, field, reason := in.decodeRow(r, sketches)
-		if reason != "" {
-			res.Rejected = append(res.Rejected, RowError{Index: i, Field: fmt.Sprintf("rows[%d].%s", i, field), Reason: reason})
-			continue
-		}
-		if decoded.key.version == 0 {
-			decoded.key.version = flagVersion(entry, r.Flag)
-		}
-		p.rows = append(p.rows, decoded)
+	p, res, err := in.admit(ctx, project, env, b, in.opts.Now())
+	if err != nil || res.Duplicate {
+		return res, err
 	}
 	if err := in.queue.push(p, in.opts.MaxQueuedRows); err != nil {
 		return Result{}, err
@@ -299,7 +267,60 @@ func (in *Intake) Accept(ctx context.Context, project, env string, b telemetry.B
 	return res, nil
 }
 
+// admit is Accept up to the writer: it checks b, received at now, answers a batch accepted
+// before as a duplicate (with no pending batch), refuses one whose window has closed, and
+// decodes the rows, listing in the result those it leaves out.
+func (in *Intake) admit(ctx context.Context, project, env string, b telemetry.Batch, now time.Time) (*pending, Result, error) {
+	var res Result
+	if err := checkBatch(b, now); err != nil {
+		return nil, res, err
+	}
+	if b.Seq > 0 && in.seen.has(project, env, b.Instance, b.Seq) {
+		return nil, Result{Duplicate: true}, nil
+	}
+	window := domain.WindowStart(b.Start, in.opts.Window)
+	if closes := window.Add(in.opts.Window + in.opts.AllowedLateness); now.After(closes) {
+		return nil, res, lateError{domain.FieldErrorf("start", "late: window %s–%s closed at %s (allowed lateness %s); it is %s",
+			window.Format(time.RFC3339), window.Add(in.opts.Window).Format(time.RFC3339), closes.Format(time.RFC3339),
+			in.opts.AllowedLateness, now.UTC().Format(time.RFC3339))}
+	}
+	entry, err := in.source.Get(ctx, project, env)
+	if err != nil {
+		return nil, res, err
+	}
+	p := &pending{project: project, env: env, window: window, received: now, done: make(chan struct{})}
+	if b.Seq > 0 {
+		p.id = domain.BatchID{Project: project, Environment: env, Instance: b.Instance, Seq: b.Seq, Received: now}
+	}
+	p.rows = make([]row, 0, len(b.Rows))
+	sketches := in.checkers.Get().(*sketchChecker)
+	defer in.checkers.Put(sketches)
+	for i, r := range b.Rows {
+		decoded, field, reason := in.decodeRow(r, sketches)
+		if reason != "" {
+			res.Rejected = append(res.Rejected, RowError{Index: i, Field: fmt.Sprintf("rows[%d].%s", i, field), Reason: reason})
+			continue
+		}
+		if decoded.key.version == 0 {
+			decoded.key.version = flagVersion(entry, r.Flag)
+		}
+		p.rows = append(p.rows, decoded)
+	}
+	return p, res, nil
+}
+
+// lateError refuses a batch whose window has closed.
+type lateError struct{ error }
+
+func (e lateError) Unwrap() error { return e.error }
+
+// IsLate reports whether err refused a batch because its window had closed.
+func IsLate(err error) bool { return errors.As(err, new(lateError)) }
+
 func errorOutcome(err error) string {
+	if IsLate(err) {
+		return "late"
+	}
 	switch domain.ErrorCode(err) {
 	case domain.CodeInvalid:
 		return "invalid"

@@ -215,6 +215,27 @@ func TestLateness(t *testing.T) {
 	checkAggregates(t, got[1:], window.Add(time.Minute), want{flag: "checkout", variant: "on", version: checkoutVersion, evaluations: 1, units: []int{3}})
 }
 
+// Every batch's outcome is observed, with the drops an accepted one reports.
+func TestBatchOutcomesAreObserved(t *testing.T) {
+	clk := testenv.NewClock(clockStart)
+	var seen []string
+	e := newTestEnv(t, Options{AllowedLateness: 20 * time.Second, ObserveBatch: func(outcome string, merged, rejected int, dropped int64) {
+		seen = append(seen, fmt.Sprintf("%s %d %d %d", outcome, merged, rejected, dropped))
+	}}, clk)
+	window := clockStart.Truncate(time.Minute)
+	b := batch("a", 1, window, exposure("checkout", "on", 0, 1, 1), telemetry.Row{Flag: "checkout"})
+	b.Dropped = 4
+	e.accept(b)
+	e.accept(b)
+	e.accept(batch("", 2, window))
+	clk.Set(window.Add(81 * time.Second))
+	e.accept(batch("a", 3, window))
+	want := []string{"accepted 1 1 4", "duplicate 0 0 0", "invalid 0 0 0", "late 0 0 0"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("observed %q, want %q", seen, want)
+	}
+}
+
 // invalidSketches are encoded sketches a row may not carry, with what the reason says.
 func invalidSketches(t *testing.T) map[string][]byte {
 	foreignMapping, err := mapping.NewLogarithmicMapping(0.02)

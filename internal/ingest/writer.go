@@ -198,35 +198,9 @@ func (in *Intake) save(ctx context.Context, live []*pending) error {
 				return err
 			}
 			windows[w] = true
-			for _, r := range p.rows {
-				c := w.aggs[r.key]
-				if c == nil {
-					c = &cached{}
-					w.aggs[r.key] = c
-				}
-				if err := c.agg.Merge(r.agg); err != nil {
-					return err
-				}
-				if len(r.sketch) > 0 {
-					if c.agg.Sketch == nil {
-						c.agg.Sketch = telemetry.NewSketch()
-					}
-					// Checked by Accept: it decodes, in the platform mapping.
-					if err := c.agg.Sketch.DecodeAndMergeWith(r.sketch); err != nil {
-						return err
-					}
-				}
-				if len(r.units) > 0 {
-					if c.agg.Units == nil {
-						c.agg.Units = new(telemetry.HLL)
-					}
-					for _, reg := range r.units {
-						c.agg.Units.SetMax(int(reg>>8), uint8(reg))
-					}
-				}
-				c.lastSeen = maxTime(c.lastSeen, p.received)
-				touched[c] = domain.TelemetryKey{Project: p.project, Environment: p.env, Flag: r.key.flag,
-					Variant: r.key.variant, Version: r.key.version, Metric: r.key.metric, Window: w.start, Resolution: in.opts.Window}
+			err = w.add(p, func(k aggKey, c *cached) { touched[c] = w.telemetryKey(k, in.opts.Window) })
+			if err != nil {
+				return err
 			}
 			if p.id.Seq > 0 {
 				ids = append(ids, p.id)
@@ -234,9 +208,7 @@ func (in *Intake) save(ctx context.Context, live []*pending) error {
 		}
 		aggs := make([]domain.TelemetryAggregate, 0, len(touched))
 		for c, k := range touched {
-			a := domain.TelemetryAggregate{TelemetryKey: k, LastSeen: c.lastSeen, Revision: c.revision}
-			c.agg.ToDomain(&a)
-			aggs = append(aggs, a)
+			aggs = append(aggs, c.toDomain(k))
 		}
 		return in.store.SaveTelemetry(ctx, aggs, ids)
 	}()
@@ -251,6 +223,55 @@ func (in *Intake) save(ctx context.Context, live []*pending) error {
 	}
 	in.seen.add(ids)
 	return nil
+}
+
+// add merges p's rows into the window's aggregates, telling touched of each one it changed.
+func (w *openWindow) add(p *pending, touched func(aggKey, *cached)) error {
+	for _, r := range p.rows {
+		c := w.aggs[r.key]
+		if c == nil {
+			c = &cached{}
+			w.aggs[r.key] = c
+		}
+		if err := c.agg.Merge(r.agg); err != nil {
+			return err
+		}
+		if len(r.sketch) > 0 {
+			if c.agg.Sketch == nil {
+				c.agg.Sketch = telemetry.NewSketch()
+			}
+			// Checked by Accept: it decodes, in the platform mapping.
+			if err := c.agg.Sketch.DecodeAndMergeWith(r.sketch); err != nil {
+				return err
+			}
+		}
+		if len(r.units) > 0 {
+			if c.agg.Units == nil {
+				c.agg.Units = new(telemetry.HLL)
+			}
+			for _, reg := range r.units {
+				c.agg.Units.SetMax(int(reg>>8), uint8(reg))
+			}
+		}
+		c.lastSeen = maxTime(c.lastSeen, p.received)
+		if touched != nil {
+			touched(r.key, c)
+		}
+	}
+	return nil
+}
+
+// telemetryKey is the stored key of the window's aggregate k.
+func (w *openWindow) telemetryKey(k aggKey, resolution time.Duration) domain.TelemetryKey {
+	return domain.TelemetryKey{Project: w.key.project, Environment: w.key.env, Flag: k.flag,
+		Variant: k.variant, Version: k.version, Metric: k.metric, Window: w.start, Resolution: resolution}
+}
+
+// toDomain is the aggregate as the store keeps it under key k.
+func (c *cached) toDomain(k domain.TelemetryKey) domain.TelemetryAggregate {
+	a := domain.TelemetryAggregate{TelemetryKey: k, LastSeen: c.lastSeen, Revision: c.revision}
+	c.agg.ToDomain(&a)
+	return a
 }
 
 func maxTime(a, b time.Time) time.Time {

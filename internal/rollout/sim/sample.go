@@ -59,11 +59,16 @@ func clustered(r *rand.Rand, n int64, p, mean float64) int64 {
 	}
 	events := poisson(r, float64(n)*p/mean)
 	var total int64
-	q := 1 / mean // geometric on {1, 2, ...} with this success probability has the given mean
 	for range events {
-		total += 1 + int64(math.Floor(math.Log(1-r.Float64())/math.Log(1-q)))
+		total += geometric(r, mean)
 	}
 	return total
+}
+
+// geometric draws from the geometric distribution on {1, 2, ...} with the given mean (> 1).
+func geometric(r *rand.Rand, mean float64) int64 {
+	q := 1 / mean // the success probability that gives the mean
+	return 1 + int64(math.Floor(math.Log(1-r.Float64())/math.Log(1-q)))
 }
 
 // chiSquare draws from χ² with df degrees of freedom.

@@ -1,11 +1,15 @@
 package sim
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flagpilot/flagpilot/internal/rollout"
@@ -34,6 +38,7 @@ var Autopilot = Engine{Name: "autopilot", New: func(plan rollout.Plan, start tim
 type Result struct {
 	Scenario             string         `json:"scenario"`
 	Engine               string         `json:"engine"`
+	Fidelity             Fidelity       `json:"fidelity"`
 	Runs                 int            `json:"runs"`
 	Seed                 uint64         `json:"seed"`
 	RolledBack           float64        `json:"rolled_back"`
@@ -58,14 +63,29 @@ type Result struct {
 	WinnerMinutesP90 *float64 `json:"winner_minutes_p90,omitempty"`
 }
 
+// Fidelity is how a run's telemetry is made (DECISION.md 3.7).
+type Fidelity string
+
+const (
+	// Fast draws each tick's window of telemetry from exact distributions.
+	Fast Fidelity = "fast"
+	// Full simulates every request: its variant from the SDK's bucketing, its outcome recorded
+	// by the SDK's aggregation in several SDK instances, whose batches the intake's merge turns
+	// into windows that the controller's code reads (see full.go).
+	Full Fidelity = "full"
+)
+
 // historyTicks of control-only telemetry precede each rollout, as the server has them.
 const historyTicks = 240
 
 // conversionEvent is the tracked event of the simulated conversions.
 const conversionEvent = "conversion"
 
-// Run simulates every run of the scenario with the engine.
-func Run(s Scenario, eng Engine) (Result, error) {
+// Run simulates every run of the scenario with the engine at the given fidelity.
+func Run(s Scenario, eng Engine, fid Fidelity) (Result, error) {
+	if fid != Fast && fid != Full {
+		return Result{}, fmt.Errorf("fidelity %q is not fast or full", fid)
+	}
 	plan := rollout.DefaultPlan()
 	plan.Steps = slices.Clone(s.Plan.Steps)
 	minutes := func(m float64) rollout.Duration { return rollout.Duration(m * float64(time.Minute)) }
@@ -82,15 +102,15 @@ func Run(s Scenario, eng Engine) (Result, error) {
 		plan.Success = &rollout.Success{Event: conversionEvent, MDE: s.Success.MDE}
 	}
 	w := newWorld(s)
-	res := Result{Scenario: s.Name, Engine: eng.Name, Runs: s.Runs, Seed: s.Seed, Reasons: map[string]int{}}
+	res := Result{Scenario: s.Name, Engine: eng.Name, Fidelity: fid, Runs: s.Runs, Seed: s.Seed, Reasons: map[string]int{}}
 	var ttd, exposure, excess, full, winner []float64
 	var ticks int
 	var busy time.Duration
-	for run := range s.Runs {
-		o, err := w.run(plan, eng, run)
-		if err != nil {
-			return Result{}, err
-		}
+	outcomes, err := w.runAll(plan, eng, fid)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, o := range outcomes {
 		ticks += o.ticks
 		busy += o.busy
 		for r := range o.reasons {
@@ -137,6 +157,34 @@ func Run(s Scenario, eng Engine) (Result, error) {
 		res.CPUMicrosPerTick = math.Round(float64(busy.Microseconds())/float64(ticks)*100) / 100
 	}
 	return res, nil
+}
+
+// runAll simulates the scenario's runs. Full runs are slow and independent: they run on every
+// core, each from its own seed. Fast runs take one core, which keeps their engine timing
+// uncontended.
+func (w *world) runAll(plan rollout.Plan, eng Engine, fid Fidelity) ([]outcome, error) {
+	outcomes := make([]outcome, w.s.Runs)
+	errs := make([]error, w.s.Runs)
+	workers := 1
+	if fid == Full {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for run := int(next.Add(1)) - 1; run < w.s.Runs; run = int(next.Add(1)) - 1 {
+				outcomes[run], errs[run] = w.run(plan, eng, fid, run)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return outcomes, nil
 }
 
 func quantile(xs []float64, q float64) *float64 {
@@ -188,39 +236,63 @@ type outcome struct {
 
 var epoch = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
-func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
+// feed is the telemetry of one run, as the engine reads it.
+type feed interface {
+	// serve makes share the treatment's share from now on.
+	serve(share float64, now time.Time) error
+	// next simulates up to the engine's next decision, giving the engine its history first,
+	// and returns the windows closed since the last decision.
+	next(d Decider) (tick, error)
+	close()
+}
+
+// tick is what a feed returns at a decision: the windows the engine reads, when it decides,
+// and what the treatment was served since the previous decision.
+type tick struct {
+	windows           []rollout.Window
+	now               time.Time
+	treatmentRequests int64
+	excessErrors      float64 // treatment errors beyond what the control's rate would have given
+}
+
+func (w *world) run(plan rollout.Plan, eng Engine, fid Fidelity, run int) (outcome, error) {
 	h := fnv.New64a()
 	h.Write([]byte(w.s.Name))
 	rng := rand.New(rand.NewPCG(w.s.Seed^h.Sum64(), uint64(run)))
 	phase := rng.Float64() * 1440
-	tick := w.s.Plan.TickMinutes
-	start := epoch.Add(time.Duration(historyTicks*tick) * time.Minute)
+	tickMinutes := w.s.Plan.TickMinutes
+	start := epoch.Add(time.Duration(historyTicks*tickMinutes) * time.Minute)
 	d, err := eng.New(plan, start)
 	if err != nil {
 		return outcome{}, err
 	}
-	if tail, ok := d.(interface{ SetTailThreshold(float64) }); ok {
-		tail.SetTailThreshold(w.tailLimit)
+	var f feed = &fastFeed{w: w, rng: rng, phase: phase, start: start}
+	if fid == Full {
+		if f, err = w.newFullFeed(rng, phase, plan, start); err != nil {
+			return outcome{}, err
+		}
 	}
-	for i := -historyTicks; i < 0; i++ {
-		win := w.window(rng, float64(i)*tick, phase, 0)
-		d.History(win.Control)
+	defer f.close()
+	if err := f.serve(plan.Steps[0], start); err != nil {
+		return outcome{}, err
 	}
 	o := outcome{end: rollout.Continue, reasons: map[string]bool{}}
 	step := 0
-	for m := 0.0; m < w.s.Plan.MaxHours*60; m += tick {
-		share := plan.Steps[step]
-		win, truth := w.windowWithTruth(rng, m, phase, share)
-		win.Start = start.Add(time.Duration(m * float64(time.Minute)))
-		win.End = win.Start.Add(time.Duration(tick * float64(time.Minute)))
-		o.treatmentRequests += win.Treatment.Requests
-		o.excessErrors += float64(win.Treatment.Errors) - truth.expectedErrors
+	for i := 0; float64(i)*tickMinutes < w.s.Plan.MaxHours*60; i++ {
+		tk, err := f.next(d)
+		if err != nil {
+			return outcome{}, err
+		}
+		o.treatmentRequests += tk.treatmentRequests
+		o.excessErrors += tk.excessErrors
 		t0 := time.Now()
-		d.Observe(win)
-		dec := d.Decide(win.End)
+		for _, win := range tk.windows {
+			d.Observe(win)
+		}
+		dec := d.Decide(tk.now)
 		o.busy += time.Since(t0)
 		o.ticks++
-		o.minutes = m + tick
+		o.minutes = tk.now.Sub(start).Minutes()
 		if o.winnerMinutes == 0 && foundWinner(dec) {
 			o.winnerMinutes = o.minutes
 		}
@@ -236,7 +308,7 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 			o.held = true
 			o.reasons[dec.Reason] = true
 		case rollout.Advance:
-			if err := d.AdvanceStep(win.End); err != nil {
+			if err := d.AdvanceStep(tk.now); err != nil {
 				return outcome{}, err
 			}
 			step++
@@ -244,11 +316,51 @@ func (w *world) run(plan rollout.Plan, eng Engine, run int) (outcome, error) {
 				o.end = rollout.Complete
 				return o, nil
 			}
+			if err := f.serve(plan.Steps[step], tk.now); err != nil {
+				return outcome{}, err
+			}
 		}
 	}
 	o.reasons["stuck"] = true
 	return o, nil
 }
+
+// fastFeed draws one window per tick from exact distributions, decided at its end.
+type fastFeed struct {
+	w            *world
+	rng          *rand.Rand
+	phase, share float64
+	start        time.Time
+	m            float64 // the next tick's minute of the rollout
+	historyGiven bool
+}
+
+func (f *fastFeed) serve(share float64, _ time.Time) error {
+	f.share = share
+	return nil
+}
+
+func (f *fastFeed) next(d Decider) (tick, error) {
+	tickMinutes := f.w.s.Plan.TickMinutes
+	if !f.historyGiven {
+		f.historyGiven = true
+		if tail, ok := d.(interface{ SetTailThreshold(float64) }); ok {
+			tail.SetTailThreshold(f.w.tailLimit)
+		}
+		for i := -historyTicks; i < 0; i++ {
+			win := f.w.window(f.rng, float64(i)*tickMinutes, f.phase, 0)
+			d.History(win.Control)
+		}
+	}
+	win, truth := f.w.windowWithTruth(f.rng, f.m, f.phase, f.share)
+	win.Start = f.start.Add(time.Duration(f.m * float64(time.Minute)))
+	win.End = win.Start.Add(time.Duration(tickMinutes * float64(time.Minute)))
+	f.m += tickMinutes
+	return tick{windows: []rollout.Window{win}, now: win.End, treatmentRequests: win.Treatment.Requests,
+		excessErrors: float64(win.Treatment.Errors) - truth.expectedErrors}, nil
+}
+
+func (f *fastFeed) close() {}
 
 // foundWinner reports whether the decision's success metric has an interval above 0.
 func foundWinner(d rollout.Decision) bool {
@@ -281,9 +393,9 @@ func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollou
 
 	// Baseline error rate: drifts linearly over the first two hours of the rollout, raised by
 	// bad clients on both arms and by a global incident.
-	p0 := s.Errors.Baseline + (s.Errors.DriftTo-s.Errors.Baseline)*math.Min(1, math.Max(0, m)/120)
+	p0 := w.baselineRate(m)
 	p0 *= 1 - s.Errors.BadClients.Share + s.Errors.BadClients.Share*s.Errors.BadClients.Factor
-	if s.Incident.Minutes > 0 && m >= s.Incident.AtMinute && m < s.Incident.AtMinute+s.Incident.Minutes {
+	if w.inIncident(m) {
 		p0 *= s.Incident.ErrorFactor
 	}
 	ratio := 1.0
@@ -318,14 +430,27 @@ func (w *world) windowWithTruth(rng *rand.Rand, m, phase, share float64) (rollou
 	c.Converted = map[string]int64{conversionEvent: binomial(rng, c.Units, pConv)}
 
 	// Lost SDK batches take both arms' data of an instance-flush with them; duplicates are
-	// removed by the intake and late batches land within the allowed lateness, so neither
-	// changes what the engine sees.
+	// removed by the intake, and delays are taken to fall within its allowed lateness (full
+	// fidelity refuses the batches that arrive later), so neither changes what the engine sees.
 	pieces := int64(math.Max(1, 60/s.Telemetry.FlushSeconds)) * 10
 	keep := 1 - float64(binomial(rng, pieces, s.Telemetry.Loss))/float64(pieces)
 	if keep < 1 {
 		t, c = thin(rng, t, keep), thin(rng, c, keep)
 	}
 	return rollout.Window{Treatment: t, Control: c}, truth{expectedErrors: float64(nT) * p0}
+}
+
+// baselineRate is the error rate at minute m of the rollout, drifting linearly over its first
+// two hours.
+func (w *world) baselineRate(m float64) float64 {
+	e := w.s.Errors
+	return e.Baseline + (e.DriftTo-e.Baseline)*math.Min(1, math.Max(0, m)/120)
+}
+
+// inIncident reports whether minute m of the rollout is within the global incident.
+func (w *world) inIncident(m float64) bool {
+	in := w.s.Incident
+	return in.Minutes > 0 && m >= in.AtMinute && m < in.AtMinute+in.Minutes
 }
 
 // latency draws the log-latency sums of n requests; a share of them (the affected segment)
