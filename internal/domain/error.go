@@ -6,6 +6,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies an application error. The set is closed; transports map each code once.
@@ -21,6 +22,28 @@ const (
 	CodeRateLimited  Code = "rate_limited"
 	CodeInternal     Code = "internal"
 )
+
+// HTTPStatus is the single table from error codes to the HTTP statuses every transport answers
+// with (the management API, the dashboard).
+func (c Code) HTTPStatus() int {
+	switch c {
+	case CodeInvalid:
+		return http.StatusBadRequest
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeConflict:
+		return http.StatusConflict
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
 
 // Error is an application error with a code safe to show to clients. Field names the offending
 // input field by its path, when there is one.

@@ -24,18 +24,6 @@ const (
 	codeMethodNotAllowed     = "method_not_allowed"
 )
 
-// statusOf is the single table from domain error codes to HTTP statuses.
-var statusOf = map[domain.Code]int{
-	domain.CodeInvalid:      http.StatusBadRequest,
-	domain.CodeNotFound:     http.StatusNotFound,
-	domain.CodeConflict:     http.StatusConflict,
-	domain.CodeUnauthorized: http.StatusUnauthorized,
-	domain.CodeForbidden:    http.StatusForbidden,
-	domain.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-	domain.CodeRateLimited:  http.StatusTooManyRequests,
-	domain.CodeInternal:     http.StatusInternalServerError,
-}
-
 // httpError is a problem only HTTP knows about, such as a wrong content type.
 type httpError struct {
 	status  int
@@ -99,7 +87,7 @@ func errorResponse(err error) (int, errorBody) {
 	if errors.As(err, &de) {
 		d.Field = de.Field
 	}
-	return statusOf[code], errorBody{d}
+	return code.HTTPStatus(), errorBody{d}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -147,23 +147,7 @@ func statusOf(err error) int {
 	if errors.As(err, &he) {
 		return he.status
 	}
-	switch domain.ErrorCode(err) {
-	case domain.CodeInvalid:
-		return http.StatusBadRequest
-	case domain.CodeNotFound:
-		return http.StatusNotFound
-	case domain.CodeConflict:
-		return http.StatusConflict
-	case domain.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case domain.CodeForbidden:
-		return http.StatusForbidden
-	case domain.CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case domain.CodeRateLimited:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
+	return domain.ErrorCode(err).HTTPStatus()
 }
 
 // fail renders the error page. Internal errors are logged and shown without their message.
@@ -176,8 +160,6 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 			u.log.Error("page failed", "path", r.URL.Path, "method", r.Method, "error", err)
 		}
 		msg = "Something went wrong on the server. The error is in its log."
-	} else if de := new(domain.Error); errors.As(err, &de) {
-		msg = err.Error()
 	}
 	u.render(w, r, status, "error", pageData{Title: http.StatusText(status)}, errorPage{Status: status, Message: msg})
 }
