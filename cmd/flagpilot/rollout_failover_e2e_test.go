@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,34 +16,20 @@ import (
 
 var fastTicks = []string{"--telemetry-window", "1s", "--telemetry-lateness", "1s"}
 
-// healthyTraffic sends about 2,000 requests a second with a 1 % error rate for every variant
-// through an SDK client of the server at url, until the test ends.
+// healthyTraffic sends serveTraffic's requests, with a 1 % error rate for every variant of
+// fast-cart, through an SDK client of the server at url, until the test ends.
 func healthyTraffic(t *testing.T, url, key string) {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
+	ctx := context.Background()
 	client, err := sdk.New(ctx, sdk.Options{ServerURL: url, SDKKey: key, StartTimeout: 10 * time.Second, TelemetryInterval: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		rng := rand.New(rand.NewPCG(3, 4))
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			for range 100 {
-				ec := sdk.MustContext(fmt.Sprintf("user-%d", rng.IntN(10000)), nil)
-				client.BoolValue(ctx, "fast-cart", false, ec)
-				client.RecordRequest(ctx, ec, time.Duration(50+rng.IntN(100))*time.Millisecond, rng.Float64() < 0.01)
-			}
-		}
+	t.Cleanup(func() { client.Close() })
+	serveTraffic(t, client, func(ec sdk.Context) float64 {
+		client.BoolValue(ctx, "fast-cart", false, ec)
+		return 0.01
 	})
-	t.Cleanup(func() { stop(); wg.Wait(); client.Close() })
 }
 
 // setUpShop creates the project, environment, flag and a server SDK key.
