@@ -21,9 +21,9 @@ import (
 var pathValues = strings.NewReplacer("{project}", "shop", "{flag}", "new-checkout", "{segment}", "staff",
 	"{gate}", "checkout-slo", "{id}", "none", "{user}", "none", "{action}", "pause", "{webhook}", "none", "{key}", "none", "{$}", "")
 
-// Every route but the sign-in form needs a session, and every route that changes something
-// needs its role: signed out, pages lead to the sign-in form and form posts are refused; a
-// viewer is refused what editors and admins may do, and nothing changes.
+// Every route but the sign-in form needs a session, and every route needs its role: signed
+// out, pages lead to the sign-in form and form posts are refused; a viewer is refused what
+// editors and admins may do, an editor what only admins may do, and nothing changes.
 func TestEveryRouteChecksAuthorization(t *testing.T) {
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "flagpilot.db"))
@@ -36,10 +36,19 @@ func TestEveryRouteChecksAuthorization(t *testing.T) {
 	if _, err := svc.CreateProject(admin, domain.Project{Key: "shop"}); err != nil {
 		t.Fatal(err)
 	}
-	_, viewerToken, err := svc.CreateToken(admin, "viewer", domain.RoleViewer)
-	if err != nil {
-		t.Fatal(err)
+	// session signs in with a new token of role and returns the session's secret.
+	session := func(role domain.Role) string {
+		_, token, err := svc.CreateToken(admin, string(role), role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, secret, err := svc.LoginWithToken(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return secret
 	}
+	sessions := map[domain.Role]string{domain.RoleViewer: session(domain.RoleViewer), domain.RoleEditor: session(domain.RoleEditor)}
 	u := New(svc, Options{})
 	srv := httptest.NewTLSServer(u)
 	defer srv.Close()
@@ -53,11 +62,6 @@ func TestEveryRouteChecksAuthorization(t *testing.T) {
 		}
 		return c
 	}
-	_, viewerSession, err := svc.LoginWithToken(ctx, viewerToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csrf := auth.CSRFToken(viewerSession)
 
 	for _, rt := range u.routes() {
 		if rt.role == "" {
@@ -88,9 +92,12 @@ func TestEveryRouteChecksAuthorization(t *testing.T) {
 		if res.StatusCode != want || (want == http.StatusSeeOther && !strings.HasPrefix(res.Header.Get("Location"), "/login?next=")) {
 			t.Errorf("%s %s signed out: %d %s, want %d", rt.method, rt.path, res.StatusCode, res.Header.Get("Location"), want)
 		}
-		if rt.role != domain.RoleViewer {
-			if res := send(client(viewerSession), url.Values{"csrf": {csrf}}); res.StatusCode != http.StatusForbidden {
-				t.Errorf("%s %s as a viewer: %d, want 403", rt.method, rt.path, res.StatusCode)
+		for role, secret := range sessions {
+			if role.Allows(rt.role) {
+				continue
+			}
+			if res := send(client(secret), url.Values{"csrf": {auth.CSRFToken(secret)}}); res.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s as %s: %d, want 403", rt.method, rt.path, role, res.StatusCode)
 			}
 		}
 	}
