@@ -69,7 +69,6 @@ var (
 	fuzzTypes    = []snapshot.FlagType{snapshot.TypeBoolean, snapshot.TypeBoolean, snapshot.TypeString, snapshot.TypeNumber, snapshot.TypeJSON}
 	fuzzNames    = []string{"on", "off", "a", "b", "c", "on", "off", ""}
 	fuzzKeys     = []string{"f0", "f1", "f2", "f9", "F!"}
-	fuzzSegs     = []string{"s0", "s1", "s9"}
 )
 
 // anyValue is an operand of any kind, valid for some operator or none.
